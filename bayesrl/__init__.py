@@ -1,0 +1,40 @@
+"""bayesrl: hierarchical Bayesian fitting of trial-by-trial learning models.
+
+>>> import bayesrl as brl
+>>> df = brl.datasets.load("bandit2arm")
+>>> model = brl.models.rescorla_wagner(n_options=2)
+>>> fit = brl.fit(model, df, num_warmup=1000, num_samples=1000, num_chains=4, seed=0)  # doctest: +SKIP
+"""
+
+from ._devices import configure_host_devices
+
+configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
+
+from . import datasets, models, tasks  # noqa: E402
+from .api import fit, simulate  # noqa: E402
+from .data import DataError  # noqa: E402
+from .model import Model  # noqa: E402
+from .results import Diagnostics, Fit, load_fit  # noqa: E402
+from .transforms import Parameter, Prior, bounded, positive, real, unit  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "Diagnostics",
+    "Fit",
+    "Model",
+    "Parameter",
+    "Prior",
+    "bounded",
+    "configure_host_devices",
+    "datasets",
+    "fit",
+    "load_fit",
+    "models",
+    "positive",
+    "real",
+    "simulate",
+    "tasks",
+    "unit",
+]

@@ -1,0 +1,274 @@
+"""The scientist-facing calls: :func:`fit` and :func:`simulate`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+
+import jax
+import numpy as np
+import pandas as pd
+
+from . import data as data_mod
+from .hierarchy import resolve_priors
+from .inference import pointwise_log_likelihood, run_nuts
+from .model import Model
+from .models import _REGISTRY
+from .results import Fit, build_idata
+from .simulate import simulate_batch
+
+
+def _versions() -> dict:
+    out = {}
+    for pkg in ("bayesrl", "jax", "numpyro", "arviz", "numpy", "pandas"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = None
+    return out
+
+
+def _key(seed, rng_key):
+    if rng_key is not None:
+        return rng_key
+    if seed is None:
+        raise ValueError("give seed= (an int) or rng_key= (a jax.random key)")
+    return jax.random.PRNGKey(int(seed))
+
+
+def _model_metadata(model: Model, priors: dict) -> dict:
+    library = model.name in _REGISTRY and bool(model.options)
+    return {
+        "name": model.name,
+        "library": library,
+        "options": dict(model.options),
+        "n_options": model.n_options,
+        "columns": list(model.columns),
+        "params": {k: {"lower": v.lower, "upper": v.upper, "link": v.link, "prior": priors[k]._asdict()} for k, v in model.params.items()},
+    }
+
+
+def fit(
+    model: Model,
+    data,
+    *,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+    num_chains: int = 4,
+    seed: int | None = 0,
+    priors: Mapping | None = None,
+    columns: Mapping | None = None,
+    choice_base: int | None = None,
+    centered=(),
+    chain_method: str | None = None,
+    target_accept: float = 0.8,
+    max_tree_depth: int = 10,
+    rng_key=None,
+    progress_bar: bool = True,
+    check: bool = True,
+) -> Fit:
+    """Fit a hierarchical model to a long table of trials with NUTS.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+        E.g. ``brl.models.rescorla_wagner()``.
+    data : pandas.DataFrame or path-like
+        One row per trial with columns ``participant`` (or ``subjID``...), ``choice`` and the
+        model's columns (``outcome``...); optional ``trial`` (ordering) and ``block`` (state
+        reset at each new block). Choices may be 0..K-1 or 1..K; NaN masks a trial.
+    num_warmup, num_samples, num_chains : int
+        NUTS warm-up iterations, kept draws per chain, chains.
+    seed : int, default 0
+        Random seed (ignored when ``rng_key`` is given).
+    priors : mapping, optional
+        Per-parameter group priors, ``{"alpha": brl.Prior(mu_loc=0, mu_scale=1, sigma_scale=0.2)}``
+        or a dict of those fields.
+
+    Other Parameters
+    ----------------
+    columns : mapping, optional
+        Explicit ``{canonical name: table column}`` (``{"block": None}`` ignores a block column).
+    choice_base : {None, 0, 1}
+        Choice coding; None decides from the data (an error if ambiguous).
+    centered : iterable of str
+        Parameters to sample with a centred parameterisation.
+    chain_method : {None, "parallel", "vectorized", "sequential"}
+        None picks ``parallel`` when JAX has at least ``num_chains`` devices (``bayesrl``
+        asks for 4 CPU devices at import when it can), else ``vectorized``.
+    target_accept : float, default 0.8
+        NUTS target acceptance probability; raise it (0.9-0.99) if there are divergences.
+    max_tree_depth : int, default 10
+    rng_key : jax.random key, optional
+    progress_bar : bool, default True
+    check : bool, default True
+        Run :meth:`Fit.diagnostics` and warn about problems.
+
+    Returns
+    -------
+    Fit
+        ``fit.idata`` has ``posterior`` (per parameter ``p`` (participant), ``p_mu``,
+        ``p_sigma``, ``p_z``, ``p_group``), ``log_likelihood`` (``choice``: chain, draw,
+        participant, trial), ``sample_stats``, ``observed_data`` and ``constant_data``.
+
+    Raises
+    ------
+    bayesrl.DataError
+        When the table cannot be used (the message names column, participant and row).
+    ValueError
+        For unknown parameters in ``priors`` or ``centered``.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a bayesrl.Model (e.g. brl.models.rescorla_wagner()), got {type(model).__name__}")
+    for name, v in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
+        if int(v) != v or v < (0 if name == "num_warmup" else 1):
+            raise ValueError(f"{name} must be a {'non-negative' if name == 'num_warmup' else 'positive'} integer, got {v!r}")
+    prior_table = resolve_priors(model, priors)
+    centered = frozenset(centered)
+    unknown = sorted(centered - set(model.param_names))
+    if unknown:
+        raise ValueError(f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}")
+    dataset = data_mod.prepare(data, model, columns=columns, choice_base=choice_base)
+    trials = dataset.trials(model)
+    key = _key(seed, rng_key)
+
+    start = time.perf_counter()
+    samples, stats, info = run_nuts(
+        model,
+        trials,
+        prior_table,
+        centered=centered,
+        num_warmup=int(num_warmup),
+        num_samples=int(num_samples),
+        num_chains=int(num_chains),
+        chain_method=chain_method,
+        target_accept=target_accept,
+        max_tree_depth=max_tree_depth,
+        rng_key=key,
+        progress_bar=progress_bar,
+    )
+    elapsed = time.perf_counter() - start
+    log_lik = pointwise_log_likelihood(model, samples, trials)
+    metadata = {
+        "model": _model_metadata(model, prior_table),
+        "sampler": {
+            "method": "nuts",
+            "num_warmup": int(num_warmup),
+            "num_samples": int(num_samples),
+            "num_chains": int(num_chains),
+            "centered": sorted(centered),
+            "seed": None if rng_key is not None else int(seed),
+            "sampling_seconds": elapsed,
+            **info,
+        },
+        "data": {
+            "choice_base": dataset.choice_base,
+            "n_options": dataset.n_options,
+            "column_map": {k: str(v) for k, v in dataset.column_map.items()},
+            "n_rows": int(dataset.n_trials.sum()),
+            "n_masked": int(dataset.n_masked.sum()),
+        },
+        "versions": _versions(),
+        "x64": bool(jax.config.jax_enable_x64),
+        "devices": [str(d) for d in jax.devices()],
+    }
+    result = Fit(build_idata(model, dataset, samples, stats, log_lik, metadata), model, dataset, metadata)
+    if check:
+        result.diagnostics(warn=True)
+    return result
+
+
+def _participant_params(model: Model, params, group, n_participants, key) -> pd.DataFrame:
+    """Per-participant natural-scale parameters from fixed values or group-level values."""
+    if (params is None) == (group is None):
+        raise ValueError("give exactly one of params= (per-participant values) or group= (group-level values)")
+    names = list(model.param_names)
+    if group is not None:
+        if n_participants is None:
+            raise ValueError("simulating from group= values needs n_participants=")
+        wanted = {f"{p}_{s}" for p in names for s in ("mu", "sigma")}
+        missing, extra = sorted(wanted - set(group)), sorted(set(group) - wanted)
+        if missing or extra:
+            raise ValueError(f"group= must give exactly {sorted(wanted)} (unconstrained scale); missing {missing}, unknown {extra}")
+        keys = jax.random.split(key, len(names))
+        cols = {
+            p: np.asarray(model.params[p].constrain(group[f"{p}_mu"] + group[f"{p}_sigma"] * jax.random.normal(k, (n_participants,))))
+            for p, k in zip(names, keys)
+        }
+        return pd.DataFrame(cols, index=pd.RangeIndex(1, n_participants + 1, name="participant"))
+    table = params if isinstance(params, pd.DataFrame) else None
+    if table is None:
+        if not isinstance(params, Mapping):
+            raise TypeError("params= must be a dict of parameter values or a DataFrame with one row per participant")
+        sizes = {np.size(v) for v in params.values()} - {1}
+        n = n_participants or (sizes.pop() if sizes else 1)
+        if sizes:
+            raise ValueError(f"params= values have different lengths {sorted(sizes | {n})}")
+        table = pd.DataFrame({k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in params.items()},
+                             index=pd.RangeIndex(1, n + 1, name="participant"))
+    missing, extra = sorted(set(names) - set(table.columns)), sorted(set(table.columns) - set(names))
+    if missing or extra:
+        raise ValueError(f"params= must give {names} for model {model.name!r}; missing {missing}, unknown {extra}")
+    for p in names:
+        bad = ~model.params[p].contains(table[p].to_numpy())
+        if bad.any():
+            raise ValueError(f"params[{p!r}] = {table[p].to_numpy()[bad][0]} is outside {model.params[p].describe()}")
+    return table[names].astype(float)
+
+
+def simulate(
+    model: Model,
+    params=None,
+    *,
+    task,
+    group: Mapping | None = None,
+    n_participants: int | None = None,
+    seed: int = 0,
+    rng_key=None,
+    choice_base: int = 1,
+) -> pd.DataFrame:
+    """Simulate participants with the model's own ``policy`` and ``update``.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : dict or pandas.DataFrame, optional
+        Natural-scale parameters: ``{"alpha": 0.3, "beta": [1, 2, 3]}`` (scalars broadcast) or a
+        DataFrame with one row per participant (its index becomes the participant id).
+    task : bayesrl.tasks.Task
+        E.g. ``brl.tasks.bandit([0.7, 0.3], n_trials=100)``.
+    group : dict, optional
+        Instead of ``params``: group-level values on the unconstrained scale, ``{"alpha_mu": ..,
+        "alpha_sigma": .., "beta_mu": .., "beta_sigma": ..}`` as in the fitted model; needs
+        ``n_participants``.
+    n_participants : int, optional
+    seed : int, default 0
+    rng_key : jax.random key, optional
+    choice_base : {1, 0}, default 1
+        Code choices 1..K (hBayesDM) or 0..K-1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format that :func:`fit` reads: ``participant``, ``trial`` (1-based), ``choice``,
+        the task's fields (``outcome``...), and ``true_<param>`` columns with each
+        participant's parameter values.
+    """
+    key = _key(seed, rng_key)
+    key_p, key_sim = jax.random.split(key)
+    table = _participant_params(model, params, group, n_participants, key_p)
+    values = model.make_params({p: jax.numpy.asarray(table[p].to_numpy()) for p in model.param_names})
+    trials, _ = simulate_batch(model, values, task, key_sim)
+    n_p, n_t = np.shape(trials.choice)
+    out = {
+        "participant": np.repeat(table.index.to_numpy(), n_t),
+        "trial": np.tile(np.arange(1, n_t + 1), n_p),
+        "choice": np.asarray(trials.choice).ravel() + choice_base,
+    }
+    for f in task.provides():
+        if f in trials._fields:
+            out[f] = np.asarray(trials[trials._fields.index(f)]).ravel()
+    for p in model.param_names:
+        out[f"true_{p}"] = np.repeat(table[p].to_numpy(), n_t)
+    return pd.DataFrame(out)

@@ -1,0 +1,380 @@
+"""From a long table of trials to padded ``(participant, trial)`` arrays.
+
+Everything is validated here, before anything is compiled: a bad table fails with a
+:class:`DataError` naming the column, the participant and the row.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+#: Accepted spellings of each canonical column (compared case-, space-, dash- and underscore-insensitively).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "participant": ("participant", "subjid", "subject", "participantid", "subjectid", "subj", "sub"),
+    "trial": ("trial", "trialnum", "trialnumber", "trialindex"),
+    "choice": ("choice",),
+    "outcome": ("outcome", "reward"),
+    "block": ("block", "blocknumber", "blocknum"),
+}
+
+
+class DataError(ValueError):
+    """A table cannot be used as it is; the message says where and what is allowed."""
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_\-\.]", "", str(name)).lower()
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Trials padded to a ``(participant, trial)`` rectangle.
+
+    Attributes
+    ----------
+    participants : numpy.ndarray, shape (participant,)
+        Original participant ids, in order of first appearance.
+    arrays : dict of str to numpy.ndarray, each shape (participant, trial)
+        ``choice`` (int, 0-based, 0 where not valid), ``valid`` (bool: a real trial with a
+        choice), ``block_start`` (bool) and every model column (float, 0 where not valid).
+    n_trials : numpy.ndarray, shape (participant,)
+        Rows per participant (including rows with a missing choice).
+    row_index : numpy.ndarray, shape (participant, trial)
+        Position of each cell's row in the input table, -1 for padding.
+    choice_base : int
+        0 or 1: how choices were coded in the input.
+    n_options : int
+        Number of options.
+    column_map : dict of str to str
+        Canonical column name to the input's column name.
+    """
+
+    participants: np.ndarray
+    arrays: dict
+    n_trials: np.ndarray
+    row_index: np.ndarray
+    choice_base: int
+    n_options: int
+    column_map: dict
+
+    @property
+    def n_participants(self) -> int:
+        return len(self.participants)
+
+    @property
+    def max_trials(self) -> int:
+        return self.row_index.shape[1]
+
+    @property
+    def n_masked(self) -> np.ndarray:
+        """Rows per participant that carry no choice (masked), shape (participant,)."""
+        real = self.row_index >= 0
+        return (real & ~self.arrays["valid"]).sum(axis=1)
+
+    def trials(self, model):
+        """The ``trial`` NamedTuple for ``model``, each field shape (participant, trial)."""
+        import jax.numpy as jnp
+
+        missing = [c for c in model.trial_type._fields if c not in self.arrays]
+        if missing:
+            raise DataError(f"model {model.name!r} needs columns {missing} that this data set lacks")
+        return model.trial_type(**{f: jnp.asarray(self.arrays[f]) for f in model.trial_type._fields})
+
+
+def read_table(data, sep: str | None = None) -> pd.DataFrame:
+    """Read a DataFrame or a CSV/TSV file (separator sniffed from the extension or content).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or path-like
+        A long table, one row per trial.
+    sep : str, optional
+        Field separator for files; default ``"\\t"`` for ``.tsv``/``.txt``, else sniffed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The input itself when it is a DataFrame (never modified), else the file read.
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        path = os.fspath(data)
+        if not os.path.exists(path):
+            raise DataError(f"no such data file: {path}")
+        if sep is None and path.lower().endswith((".tsv", ".txt", ".tab")):
+            sep = "\t"
+        return pd.read_csv(path, sep=sep, engine="python") if sep is None else pd.read_csv(path, sep=sep)
+    raise DataError(f"data must be a pandas DataFrame or a path to a CSV/TSV file, got {type(data).__name__}")
+
+
+def resolve_columns(df: pd.DataFrame, required, optional=("trial", "block"), columns=None) -> dict:
+    """Map canonical column names to the table's columns.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+    required : iterable of str
+        Canonical names that must be found (``participant``, ``choice``, model columns).
+    optional : iterable of str
+        Canonical names used when present.
+    columns : mapping, optional
+        Explicit ``{canonical: table column}``; a value of None ignores an optional column.
+
+    Returns
+    -------
+    dict
+        ``{canonical: table column}`` for every column found.
+    """
+    columns = dict(columns or {})
+    wanted = list(dict.fromkeys([*required, *optional]))
+    unknown = sorted(set(columns) - set(wanted))
+    if unknown:
+        raise DataError(f"columns= names {unknown}, which this model does not use; it uses {wanted}")
+    by_norm: dict[str, list[str]] = {}
+    for col in df.columns:
+        by_norm.setdefault(_norm(col), []).append(col)
+    found = {}
+    for canon in wanted:
+        if canon in columns:
+            src = columns[canon]
+            if src is None:
+                if canon in required:
+                    raise DataError(f"column {canon!r} is required and cannot be mapped to None")
+                continue
+            if src not in df.columns:
+                raise DataError(
+                    f"columns={{{canon!r}: {src!r}}}: the table has no column {src!r}; "
+                    f"its columns are {list(map(str, df.columns))}"
+                )
+            found[canon] = src
+            continue
+        aliases = ALIASES.get(canon, (canon,))
+        hits = [c for a in aliases for c in by_norm.get(_norm(a), [])]
+        hits = list(dict.fromkeys(hits))
+        if len(hits) > 1:
+            raise DataError(
+                f"columns {hits} all match {canon!r}; say which one with columns={{{canon!r}: ...}}"
+            )
+        if hits:
+            found[canon] = hits[0]
+        elif canon in required:
+            raise DataError(
+                f"missing required column {canon!r} (accepted names: {', '.join(aliases)}; or map it "
+                f"with columns={{{canon!r}: 'your_name'}}); the table has columns {list(map(str, df.columns))}"
+            )
+    return found
+
+
+def _where(df, pids, pos) -> str:
+    label = df.index[pos]
+    return f"participant {pids[pos]!r}, row {label!r}"
+
+
+def _numeric(df, col, canon, pids, allow_nan=True) -> np.ndarray:
+    raw = df[col]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna()
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(
+            f"column {col!r} ({canon}) must be numeric; {_where(df, pids, pos)} holds {raw.iloc[pos]!r}"
+        )
+    out = values.to_numpy(dtype=float)
+    if not allow_nan and np.isnan(out).any():
+        pos = int(np.flatnonzero(np.isnan(out))[0])
+        raise DataError(f"column {col!r} ({canon}) has a missing value at {_where(df, pids, pos)}")
+    if np.isinf(out).any():
+        pos = int(np.flatnonzero(np.isinf(out))[0])
+        raise DataError(f"column {col!r} ({canon}) has an infinite value at {_where(df, pids, pos)}")
+    return out
+
+
+def decide_choice_base(choices: np.ndarray, n_options: int, choice_col: str, choice_base=None) -> int:
+    """Decide whether choices are coded 0..K-1 or 1..K over the whole table.
+
+    Parameters
+    ----------
+    choices : numpy.ndarray, shape (row,)
+        Integer-valued floats, NaN for missing.
+    n_options : int
+    choice_col : str
+        Column name, for messages.
+    choice_base : {None, 0, 1}
+        Explicit coding; None decides from the data.
+
+    Returns
+    -------
+    int
+        0 or 1.
+    """
+    seen = np.unique(choices[~np.isnan(choices)]).astype(int)
+    if choice_base is not None:
+        if choice_base not in (0, 1):
+            raise DataError(f"choice_base must be 0, 1 or None, got {choice_base!r}")
+        return int(choice_base)
+    if seen.size == 0:
+        raise DataError(f"column {choice_col!r} has no choices (all missing)")
+    if 0 in seen:
+        return 0
+    if n_options in seen:
+        return 1
+    raise DataError(
+        f"column {choice_col!r} holds only {seen.tolist()}, which could be coded 0..{n_options - 1} or "
+        f"1..{n_options}; pass choice_base=0 or choice_base=1"
+    )
+
+
+def prepare(
+    data,
+    model=None,
+    *,
+    required=("outcome",),
+    n_options: int | None = None,
+    columns: Mapping[str, str | None] | None = None,
+    choice_base: int | None = None,
+    sep: str | None = None,
+) -> Dataset:
+    """Validate a long table and pad it to ``(participant, trial)`` arrays.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or path-like
+        One row per trial. Columns are found by name, case- and underscore-insensitively,
+        with aliases (``subjID``/``subject`` for ``participant``, ``reward`` for ``outcome``...).
+    model : bayesrl.Model, optional
+        Supplies the required columns and ``n_options``.
+    required : tuple of str
+        Model columns needed besides ``participant`` and ``choice`` (when ``model`` is None).
+    n_options : int, optional
+        Number of options (when ``model`` is None).
+    columns : mapping, optional
+        Explicit ``{canonical name: table column}``; overrides the aliases.
+    choice_base : {None, 0, 1}
+        How choices are coded; None decides over the whole table (any 0 means 0-based, any
+        ``K`` means 1-based, otherwise an error asks).
+    sep : str, optional
+        Separator when ``data`` is a file path.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        For a missing column, a non-numeric or non-integer choice, a choice out of range,
+        a missing outcome on a trial with a choice, duplicate (participant, trial) rows, an
+        empty table, or a participant with no valid trial.
+    """
+    if model is not None:
+        required, n_options = model.columns, model.n_options
+    n_options = int(n_options or 2)
+    df = read_table(data, sep)
+    if len(df) == 0:
+        raise DataError("the table is empty: no trials to fit")
+    cmap = resolve_columns(df, ("participant", "choice", *required), columns=columns)
+
+    pid_col = cmap["participant"]
+    pid_series = df[pid_col]
+    if pid_series.isna().any():
+        pos = int(np.flatnonzero(pid_series.isna().to_numpy())[0])
+        raise DataError(f"column {pid_col!r} (participant) is missing at row {df.index[pos]!r}")
+    pids = pid_series.to_numpy()
+
+    choice_col = cmap["choice"]
+    choice = _numeric(df, choice_col, "choice", pids)
+    ok = ~np.isnan(choice)
+    frac = ok & (choice != np.round(choice))
+    if frac.any():
+        pos = int(np.flatnonzero(frac)[0])
+        raise DataError(
+            f"column {choice_col!r} must hold whole option numbers; {_where(df, pids, pos)} holds {choice[pos]!r}"
+        )
+    base = decide_choice_base(choice, n_options, choice_col, choice_base)
+    lo, hi = base, base + n_options - 1
+    out = ok & ((choice < lo) | (choice > hi))
+    if out.any():
+        pos = int(np.flatnonzero(out)[0])
+        raise DataError(
+            f"column {choice_col!r}: {_where(df, pids, pos)} holds {choice[pos]:g}, outside {lo}..{hi} "
+            f"(the model has {n_options} options, choices coded from {base})"
+        )
+
+    extra = {}
+    for canon in required:
+        vals = _numeric(df, cmap[canon], canon, pids)
+        miss = ok & np.isnan(vals)
+        if miss.any():
+            pos = int(np.flatnonzero(miss)[0])
+            raise DataError(
+                f"column {cmap[canon]!r} ({canon}) is missing at {_where(df, pids, pos)}, a trial with a "
+                f"choice; give it a value or set that trial's choice to missing to mask it"
+            )
+        extra[canon] = vals
+
+    # Order trials within participant (participants in order of first appearance).
+    codes, uniques = pd.factorize(pid_series, sort=False)
+    sort_keys = [np.arange(len(df))]  # np.lexsort: the last key is the primary one
+    if "trial" in cmap:
+        tvals = _numeric(df, cmap["trial"], "trial", pids, allow_nan=False)
+        dup = pd.DataFrame({"p": codes, "t": tvals}).duplicated(keep=False).to_numpy()
+        if dup.any():
+            first = np.flatnonzero(dup)[0]
+            rows = np.flatnonzero(dup & (codes == codes[first]) & (tvals == tvals[first]))
+            raise DataError(
+                f"duplicate rows for participant {pids[first]!r}, {cmap['trial']} {tvals[first]:g}: "
+                f"rows {[df.index[r] for r in rows]}"
+            )
+        sort_keys.append(tvals)
+    order = np.lexsort((*sort_keys, codes))  # by participant, then trial value, then row
+
+    n_p = len(uniques)
+    counts = np.bincount(codes, minlength=n_p)
+    n_t = int(counts.max())
+    sorted_codes = codes[order]
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos_in_p = np.arange(len(df)) - starts[sorted_codes]
+
+    def pad(values, fill, dtype):
+        arr = np.full((n_p, n_t), fill, dtype=dtype)
+        arr[sorted_codes, pos_in_p] = values[order]
+        return arr
+
+    row_index = pad(np.arange(len(df)), -1, np.int64)
+    valid = pad(ok, False, bool)
+    no_valid = ~valid.any(axis=1)
+    if no_valid.any():
+        bad = [uniques[i] for i in np.flatnonzero(no_valid)]
+        raise DataError(f"participant(s) {bad} have no valid trial (every choice is missing)")
+    arrays = {
+        "choice": pad(np.where(ok, choice - base, 0).astype(np.int32), 0, np.int32),
+        "valid": valid,
+    }
+    for canon, vals in extra.items():
+        arrays[canon] = pad(np.where(ok, vals, 0.0), 0.0, np.float64)
+    block_start = np.zeros((n_p, n_t), dtype=bool)
+    if "block" in cmap:
+        bvals = df[cmap["block"]]
+        if bvals.isna().any():
+            pos = int(np.flatnonzero(bvals.isna().to_numpy())[0])
+            raise DataError(f"column {cmap['block']!r} (block) is missing at {_where(df, pids, pos)}")
+        bcodes = pad(pd.factorize(bvals)[0].astype(np.int64), -1, np.int64)
+        block_start[:, 1:] = (bcodes[:, 1:] != bcodes[:, :-1]) & (row_index[:, 1:] >= 0)
+    arrays["block_start"] = block_start
+
+    return Dataset(
+        participants=np.asarray(uniques),
+        arrays=arrays,
+        n_trials=counts,
+        row_index=row_index,
+        choice_base=base,
+        n_options=n_options,
+        column_map=cmap,
+    )

@@ -1,0 +1,135 @@
+"""The plug-in contract: a learning model is a parameter table and three pure functions.
+
+- ``init_state(n_options, params) -> State``: a NamedTuple of arrays for one participant;
+- ``policy(state, params, trial) -> logits``: shape ``(option,)``, before feedback;
+- ``update(state, params, trial) -> State``: the learning rule once choice and outcome are seen.
+
+``params`` is a NamedTuple with one scalar per parameter (``params.alpha``) and ``trial`` a
+NamedTuple with one trial's fields (``trial.choice``, ``trial.outcome``, ``trial.valid``,
+``trial.block_start`` and any other column the model lists). No batch axes: the engine adds
+``lax.scan`` over trials and ``vmap`` over participants. Use ``jnp.where`` rather than a
+Python ``if`` on traced values.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .transforms import Parameter
+
+#: Fields every trial carries, whatever the model.
+BASE_TRIAL_FIELDS = ("choice", "valid", "block_start")
+
+
+@functools.cache
+def record_type(name: str, fields: tuple[str, ...]) -> type:
+    """A NamedTuple type with the given fields (cached so equal fields give one type)."""
+    return namedtuple(name, fields)
+
+
+@dataclass(frozen=True)
+class Model:
+    """A learning model: parameters plus ``init_state``, ``policy`` and ``update``.
+
+    Parameters
+    ----------
+    name : str
+        Name shown in summaries and stored with saved fits.
+    params : mapping of str to Parameter
+        Parameter names and constraints, e.g. ``{"alpha": brl.unit(), "beta": brl.positive(upper=10)}``.
+    init_state : callable
+        ``init_state(n_options, params) -> State`` for one participant (a NamedTuple of arrays).
+    policy : callable
+        ``policy(state, params, trial) -> logits``, logits of shape ``(option,)``.
+    update : callable
+        ``update(state, params, trial) -> State``.
+    n_options : int, default 2
+        Number of options the choice is made among.
+    columns : tuple of str, default ("outcome",)
+        Trial columns the model reads besides ``choice`` (they become fields of ``trial``).
+    description, citation : str
+        Shown by :func:`bayesrl.models.list` and in saved fits.
+    options : mapping
+        Keyword arguments that rebuild a library model (``bayesrl.models.<name>(**options)``);
+        empty for custom models.
+
+    Examples
+    --------
+    The seed guide's asymmetric learning rates, written by a user::
+
+        import jax.numpy as jnp
+        from typing import NamedTuple
+
+        class Q(NamedTuple):
+            q: jnp.ndarray  # (option,)
+
+        def update(state, p, trial):
+            pe = trial.outcome - state.q[trial.choice]
+            lr = jnp.where(pe >= 0, p.alpha_pos, p.alpha_neg)
+            return Q(state.q.at[trial.choice].add(lr * pe))
+
+        model = brl.Model(
+            name="my_rw",
+            params={"alpha_pos": brl.unit(), "alpha_neg": brl.unit(), "beta": brl.positive(upper=10)},
+            init_state=lambda n, p: Q(jnp.zeros(n)),
+            policy=lambda s, p, t: p.beta * s.q,
+            update=update,
+        )
+    """
+
+    name: str
+    params: Mapping[str, Parameter]
+    init_state: Callable[..., Any]
+    policy: Callable[..., Any]
+    update: Callable[..., Any]
+    n_options: int = 2
+    columns: tuple[str, ...] = ("outcome",)
+    description: str = ""
+    citation: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.params:
+            raise ValueError(f"model {self.name!r} declares no parameters")
+        for pname, spec in self.params.items():
+            if not isinstance(spec, Parameter):
+                raise TypeError(
+                    f"parameter {pname!r} of model {self.name!r} must be built with brl.unit(), "
+                    f"brl.positive(), brl.bounded() or brl.real(), got {type(spec).__name__}"
+                )
+            if not pname.isidentifier() or pname.startswith("_"):
+                raise ValueError(f"parameter name {pname!r} must be a Python identifier")
+        if int(self.n_options) < 2:
+            raise ValueError(f"n_options must be at least 2, got {self.n_options}")
+        clash = set(self.columns) & set(BASE_TRIAL_FIELDS)
+        if clash:
+            raise ValueError(f"columns must not repeat the base trial fields {sorted(clash)}")
+        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "columns", tuple(self.columns))
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Parameter names in declaration order."""
+        return tuple(self.params)
+
+    @property
+    def params_type(self) -> type:
+        """The NamedTuple type handed to ``policy``/``update`` as ``params``."""
+        return record_type("Params", self.param_names)
+
+    @property
+    def trial_type(self) -> type:
+        """The NamedTuple type handed to ``policy``/``update`` as ``trial``."""
+        return record_type("Trial", BASE_TRIAL_FIELDS + self.columns)
+
+    def make_params(self, values: Mapping[str, Any]):
+        """Build the ``params`` NamedTuple from a mapping of name to value (any shape)."""
+        return self.params_type(**{k: values[k] for k in self.param_names})
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k} {v.describe()}" for k, v in self.params.items())
+        return f"Model({self.name!r}, n_options={self.n_options}, params: {ps}, columns: {self.columns})"

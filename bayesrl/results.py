@@ -1,0 +1,395 @@
+"""The :class:`Fit` object: an ArviZ posterior plus what is needed to use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+
+from . import _arviz
+from .data import Dataset
+from .models import get as get_model
+
+META_KEY = "bayesrl_metadata"
+
+
+def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict):
+    """Assemble the ArviZ object of a fit.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    dataset : Dataset
+    samples : dict, each array shape (chain, draw, ...)
+    stats : dict, each array shape (chain, draw)
+    log_lik : numpy.ndarray, shape (chain, draw, participant, trial)
+    metadata : dict
+        JSON-serialisable; stored in the posterior group's attributes.
+
+    Returns
+    -------
+    arviz.InferenceData or xarray.DataTree
+    """
+    coords = {"participant": dataset.participants, "trial": np.arange(dataset.max_trials)}
+    dims = {}
+    for name in model.param_names:
+        for var in (name, f"{name}_z", f"{name}_raw"):
+            dims[var] = ["participant"]
+    trial_dims = ["participant", "trial"]
+    arrays = dataset.arrays
+    observed = {"choice": np.where(arrays["valid"], arrays["choice"], -1)}
+    constant = {c: arrays[c] for c in model.columns}
+    constant.update(
+        valid=arrays["valid"],
+        block_start=arrays["block_start"],
+        row_index=dataset.row_index,
+        n_trials=dataset.n_trials,
+    )
+    for var in ("choice", *constant):
+        dims.setdefault(var, trial_dims)
+    dims["n_trials"] = ["participant"]
+    idata = _arviz.from_dict(
+        {
+            "posterior": samples,
+            "sample_stats": stats,
+            "log_likelihood": {"choice": log_lik},
+            "observed_data": observed,
+            "constant_data": constant,
+        },
+        coords=coords,
+        dims=dims,
+    )
+    _arviz.group(idata, "posterior")  # sanity: group exists
+    idata["posterior"].attrs[META_KEY] = json.dumps(metadata)
+    return idata
+
+
+@dataclass
+class Diagnostics:
+    """Convergence checks of a fit (see :meth:`Fit.diagnostics`)."""
+
+    divergences: int
+    num_draws: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    worst: dict = field(default_factory=dict)
+    messages: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.messages
+
+    def __str__(self) -> str:
+        lines = [
+            f"divergences: {self.divergences} of {self.num_draws} draws",
+            f"max R-hat: {self.max_rhat:.3f} ({self.worst.get('rhat', '')})",
+            f"min bulk ESS: {self.min_ess_bulk:.0f} ({self.worst.get('ess_bulk', '')})",
+            f"min tail ESS: {self.min_ess_tail:.0f} ({self.worst.get('ess_tail', '')})",
+        ]
+        lines += [f"WARNING: {m}" for m in self.messages] or ["no problems found"]
+        return "\n".join(lines)
+
+    _repr_pretty_ = lambda self, p, cycle: p.text(str(self))  # noqa: E731
+
+
+class Fit:
+    """A fitted hierarchical model.
+
+    Attributes
+    ----------
+    idata : arviz.InferenceData or xarray.DataTree
+        Groups ``posterior`` (dims ``chain, draw[, participant]``), ``log_likelihood``
+        (``choice``: ``chain, draw, participant, trial``), ``sample_stats``,
+        ``observed_data`` (``choice``, 0-based, -1 where masked or padded) and ``constant_data``.
+    model : bayesrl.Model or None
+        None when loaded from a file of a custom model without passing ``model=``.
+    data : Dataset
+        The padded data the model was fitted to.
+    metadata : dict
+        Model, sampler settings, seed, data mapping, package versions.
+    """
+
+    def __init__(self, idata, model, data: Dataset, metadata: dict):
+        self.idata = idata
+        self.model = model
+        self.data = data
+        self.metadata = metadata
+
+    # --- views ---------------------------------------------------------------------------
+    @property
+    def param_names(self) -> list[str]:
+        return list(self.metadata["model"]["params"])
+
+    @property
+    def posterior(self):
+        """The posterior group as an ``xarray.Dataset``."""
+        return _arviz.group(self.idata, "posterior")
+
+    def group_var_names(self) -> list[str]:
+        """Group-level variables: ``p_group``, ``p_mu``, ``p_sigma`` for each parameter."""
+        return [f"{p}_{s}" for p in self.param_names for s in ("group", "mu", "sigma")]
+
+    def summary(self, var_names=None, hdi_prob: float = 0.94) -> pd.DataFrame:
+        """Group-level posterior summary (ArviZ).
+
+        Parameters
+        ----------
+        var_names : list of str, optional
+            Defaults to :meth:`group_var_names`; pass e.g. ``["alpha"]`` for participants.
+        hdi_prob : float, default 0.94
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per variable (and participant), columns ``mean, sd, hdi_3%, hdi_97%,
+            mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``.
+        """
+        return _arviz.summary(self.idata, var_names or self.group_var_names(), hdi_prob)
+
+    def participants(self, hdi_prob: float = 0.94) -> pd.DataFrame:
+        """One row per participant (original ids): posterior mean, sd and HDI of each parameter.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``participant``; columns ``<p>_mean, <p>_sd, <p>_hdi_lower, <p>_hdi_upper``
+            per parameter, then ``n_trials`` and ``n_masked``.
+        """
+        post = self.posterior
+        cols = {}
+        for p in self.param_names:
+            draws = np.asarray(post[p].transpose("chain", "draw", "participant")).reshape(-1, self.data.n_participants)
+            lo, hi = hdi(draws, hdi_prob)
+            cols.update({f"{p}_mean": draws.mean(0), f"{p}_sd": draws.std(0, ddof=1), f"{p}_hdi_lower": lo, f"{p}_hdi_upper": hi})
+        cols["n_trials"] = self.data.n_trials
+        cols["n_masked"] = self.data.n_masked
+        return pd.DataFrame(cols, index=pd.Index(self.data.participants, name="participant"))
+
+    def diagnostics(self, rhat_max: float = 1.01, ess_min: float = 400.0, warn: bool = True) -> Diagnostics:
+        """Divergences, worst R-hat and ESS over every sampled variable, with advice.
+
+        Parameters
+        ----------
+        rhat_max : float, default 1.01
+        ess_min : float, default 400
+            Minimum bulk and tail ESS (Vehtari et al. 2021 recommend 100 per chain).
+        warn : bool, default True
+            Also issue a ``UserWarning`` for each problem.
+
+        Returns
+        -------
+        Diagnostics
+        """
+        stats = _arviz.group(self.idata, "sample_stats")
+        div = int(np.asarray(stats["diverging"]).sum())
+        n_draws = int(np.asarray(stats["diverging"]).size)
+        names = [v for v in self.posterior.data_vars if not v.endswith("_group")]
+        bulk, tail, rhat = _arviz.ess_rhat(self.idata, names)
+        worst_r = max(rhat, key=lambda k: np.nan_to_num(rhat[k], nan=np.inf))
+        worst_b = min(bulk, key=lambda k: np.nan_to_num(bulk[k], nan=-np.inf))
+        worst_t = min(tail, key=lambda k: np.nan_to_num(tail[k], nan=-np.inf))
+        msgs = []
+        if div:
+            msgs.append(
+                f"{div} divergent transitions: the posterior has regions NUTS cannot explore; raise "
+                f"target_accept (e.g. 0.95), or consider a centred parameterisation for well-informed "
+                f"parameters (centered=[...])."
+            )
+        if not rhat[worst_r] <= rhat_max:
+            msgs.append(
+                f"R-hat of {worst_r} is {rhat[worst_r]:.3f} (> {rhat_max}): chains disagree; run more "
+                f"warm-up and draws (num_warmup, num_samples) and check the trace plot."
+            )
+        if not min(bulk[worst_b], tail[worst_t]) >= ess_min:
+            which = worst_b if bulk[worst_b] <= tail[worst_t] else worst_t
+            msgs.append(
+                f"effective sample size of {which} is {min(bulk[worst_b], tail[worst_t]):.0f} (< {ess_min:g}): "
+                f"draw more samples (num_samples) or chains before trusting intervals."
+            )
+        if warn:
+            for m in msgs:
+                warnings.warn(m, UserWarning, stacklevel=2)
+        return Diagnostics(
+            divergences=div,
+            num_draws=n_draws,
+            max_rhat=rhat[worst_r],
+            min_ess_bulk=bulk[worst_b],
+            min_ess_tail=tail[worst_t],
+            worst={"rhat": worst_r, "ess_bulk": worst_b, "ess_tail": worst_t},
+            messages=msgs,
+        )
+
+    # --- predictive accuracy ----------------------------------------------------------------
+    def log_likelihood(self, unit: str = "participant") -> np.ndarray:
+        """Pointwise log-likelihood draws.
+
+        Parameters
+        ----------
+        unit : {"participant", "trial"}
+            Sum over each participant's trials, or keep valid trials separately.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``.
+        """
+        ll = np.asarray(_arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial"))
+        if unit == "participant":
+            return ll.sum(-1)
+        if unit == "trial":
+            return ll[:, :, self.data.arrays["valid"]]
+        raise ValueError(f"unit must be 'participant' or 'trial', got {unit!r}")
+
+    def _unit_data(self, unit):
+        ll = self.log_likelihood(unit)
+        dim = "participant" if unit == "participant" else "observation"
+        coords = {dim: self.data.participants if unit == "participant" else np.arange(ll.shape[-1])}
+        return _arviz.from_dict(
+            {"posterior": {"_": np.zeros(ll.shape[:2])}, "log_likelihood": {"choice": ll}},
+            coords=coords,
+            dims={"choice": [dim]},
+        )
+
+    def loo(self, unit: str = "participant"):
+        """PSIS-LOO (ArviZ) with the participant (default) or the trial as the unit left out.
+
+        Trials within a learner are not exchangeable (each depends on the history), so
+        trial-level LOO answers "predict one held-out choice given the rest", which is rarely
+        the question; the participant is the default unit.
+
+        Returns
+        -------
+        ArviZ ELPD object (``elpd_loo``, ``se``, ``p_loo``, ``pareto_k`` per unit).
+        """
+        return _arviz.loo(self._unit_data(unit))
+
+    def waic(self, unit: str = "participant") -> pd.Series:
+        """WAIC (Watanabe 2010) with the participant (default) or the trial as the unit.
+
+        Returns
+        -------
+        pandas.Series
+            ``elpd_waic``, ``se``, ``p_waic``, ``waic`` (deviance scale, ``-2 * elpd_waic``), ``n``.
+        """
+        ll = self.log_likelihood(unit)
+        ll = ll.reshape(-1, ll.shape[-1])
+        lppd = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+        p_waic = ll.var(axis=0, ddof=1)
+        elpd_i = lppd - p_waic
+        n = elpd_i.size
+        se = float(np.sqrt(n * elpd_i.var(ddof=1))) if n > 1 else float("nan")
+        elpd = float(elpd_i.sum())
+        return pd.Series({"elpd_waic": elpd, "se": se, "p_waic": float(p_waic.sum()), "waic": -2 * elpd, "n": n})
+
+    # --- persistence ------------------------------------------------------------------------
+    def save(self, path) -> None:
+        """Write the fit to a netCDF file (no pickle), atomically.
+
+        The file holds the posterior, log-likelihood, sample stats, the data (observed and
+        constant groups) and JSON metadata (model, settings, seed, versions).
+        """
+        path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".nc.tmp", dir=folder)
+        os.close(fd)
+        try:
+            _arviz.to_netcdf(self.idata, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return (
+            f"<bayesrl.Fit {m['model']['name']}: {self.data.n_participants} participants, "
+            f"{int(self.data.arrays['valid'].sum())} trials, {m['sampler'].get('method', 'nuts')} "
+            f"{m['sampler'].get('num_chains')} x {m['sampler'].get('num_samples')} draws>"
+        )
+
+
+def hdi(draws: np.ndarray, prob: float) -> tuple[np.ndarray, np.ndarray]:
+    """Highest-density interval of each column.
+
+    Parameters
+    ----------
+    draws : numpy.ndarray, shape (draw, k)
+    prob : float
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray, shape (k,)
+    """
+    s = np.sort(draws, axis=0)
+    n = s.shape[0]
+    width = int(np.floor(prob * n))
+    if width < 1:
+        return s[0], s[-1]
+    spans = s[width:] - s[: n - width]
+    best = np.argmin(spans, axis=0)
+    cols = np.arange(s.shape[1])
+    return s[best, cols], s[best + width, cols]
+
+
+def dataset_from_idata(idata, metadata: dict) -> Dataset:
+    """Rebuild the padded :class:`Dataset` stored in a fit's ArviZ object."""
+    obs = _arviz.group(idata, "observed_data")
+    const = _arviz.group(idata, "constant_data")
+    choice = np.asarray(obs["choice"])
+    arrays = {"choice": np.where(choice >= 0, choice, 0).astype(np.int32)}
+    for name in const.data_vars:
+        if name not in ("row_index", "n_trials"):
+            arrays[name] = np.asarray(const[name])
+    for name in ("valid", "block_start"):
+        arrays[name] = arrays[name].astype(bool)
+    d = metadata["data"]
+    return Dataset(
+        participants=np.asarray(obs["participant"].values),
+        arrays=arrays,
+        n_trials=np.asarray(const["n_trials"]),
+        row_index=np.asarray(const["row_index"]),
+        choice_base=d["choice_base"],
+        n_options=d["n_options"],
+        column_map=d["column_map"],
+    )
+
+
+def load_fit(path, model=None) -> Fit:
+    """Open a fit saved with :meth:`Fit.save`.
+
+    Parameters
+    ----------
+    path : path-like
+    model : bayesrl.Model, optional
+        Needed for a custom model (its functions cannot be stored safely); library models
+        are rebuilt from the stored name and options.
+
+    Returns
+    -------
+    Fit
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such fit file: {path}")
+    idata = _arviz.from_netcdf(path)
+    post = _arviz.group(idata, "posterior")
+    if META_KEY not in post.attrs:
+        raise ValueError(f"{path} is a netCDF file but not a bayesrl fit (no {META_KEY!r} attribute)")
+    metadata = json.loads(post.attrs[META_KEY])
+    info = metadata["model"]
+    if model is None and info.get("library"):
+        model = get_model(info["name"])(**info["options"])
+    if model is not None and list(model.param_names) != list(info["params"]):
+        raise ValueError(
+            f"model {model.name!r} has parameters {list(model.param_names)} but the file was fitted with "
+            f"{info['name']!r} {list(info['params'])}"
+        )
+    return Fit(idata, model, dataset_from_idata(idata, metadata), metadata)

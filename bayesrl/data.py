@@ -65,10 +65,12 @@ class Dataset:
 
     @property
     def n_participants(self) -> int:
+        """Number of participants."""
         return len(self.participants)
 
     @property
     def max_trials(self) -> int:
+        """Length of the padded trial axis (the most rows any participant has)."""
         return self.row_index.shape[1]
 
     @property
@@ -78,7 +80,7 @@ class Dataset:
         return (real & ~self.arrays["valid"]).sum(axis=1)
 
     def trials(self, model):
-        """The ``trial`` NamedTuple for ``model``, each field shape (participant, trial)."""
+        """Build the ``trial`` NamedTuple for ``model``, each field shape (participant, trial)."""
         import jax.numpy as jnp
 
         missing = [c for c in model.trial_type._fields if c not in self.arrays]
@@ -88,14 +90,14 @@ class Dataset:
 
 
 def read_table(data, sep: str | None = None) -> pd.DataFrame:
-    """Read a DataFrame or a CSV/TSV file (separator sniffed from the extension or content).
+    r"""Read a DataFrame or a CSV/TSV file (separator sniffed from the extension or content).
 
     Parameters
     ----------
     data : pandas.DataFrame or path-like
         A long table, one row per trial.
     sep : str, optional
-        Field separator for files; default ``"\\t"`` for ``.tsv``/``.txt``, else sniffed.
+        Field separator for files; default ``"\t"`` for ``.tsv``/``.txt``, else sniffed.
 
     Returns
     -------
@@ -169,12 +171,20 @@ def resolve_columns(df: pd.DataFrame, required, optional=("trial", "block"), col
                 f"missing required column {canon!r} (accepted names: {', '.join(aliases)}; or map it "
                 f"with columns={{{canon!r}: 'your_name'}}); the table has columns {list(map(str, df.columns))}"
             )
+    for canon, src in found.items():
+        n_same = int((df.columns == src).sum())
+        if n_same > 1:
+            raise DataError(f"the table has {n_same} columns named {src!r} ({canon}); rename or drop the extra ones")
     return found
 
 
+def _py(value):
+    """Turn a NumPy scalar into the plain Python value, so messages read ``7``, not ``np.int64(7)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _where(df, pids, pos) -> str:
-    label = df.index[pos]
-    return f"participant {pids[pos]!r}, row {label!r}"
+    return f"participant {_py(pids[pos])!r}, row {_py(df.index[pos])!r}"
 
 
 def _numeric(df, col, canon, pids, allow_nan=True) -> np.ndarray:
@@ -225,6 +235,10 @@ def decide_choice_base(choices: np.ndarray, n_options: int, choice_col: str, cho
         return 0
     if n_options in seen:
         return 1
+    if seen.min() < 0 or seen.max() > n_options:
+        # Out of range under either coding: not ambiguous but wrong; the caller's range check
+        # then names the participant and row (against the hBayesDM default 1..K).
+        return 1
     raise DataError(
         f"column {choice_col!r} holds only {seen.tolist()}, which could be coded 0..{n_options - 1} or "
         f"1..{n_options}; pass choice_base=0 or choice_base=1"
@@ -258,7 +272,8 @@ def prepare(
         Explicit ``{canonical name: table column}``; overrides the aliases.
     choice_base : {None, 0, 1}
         How choices are coded; None decides over the whole table (any 0 means 0-based, any
-        ``K`` means 1-based, otherwise an error asks).
+        ``K`` means 1-based, a value outside 0..K is out of range either way, otherwise an error
+        asks).
     sep : str, optional
         Separator when ``data`` is a file path.
 
@@ -295,7 +310,7 @@ def prepare(
     if frac.any():
         pos = int(np.flatnonzero(frac)[0])
         raise DataError(
-            f"column {choice_col!r} must hold whole option numbers; {_where(df, pids, pos)} holds {choice[pos]!r}"
+            f"column {choice_col!r} must hold whole option numbers; {_where(df, pids, pos)} holds {choice[pos]:g}"
         )
     base = decide_choice_base(choice, n_options, choice_col, choice_base)
     lo, hi = base, base + n_options - 1
@@ -329,8 +344,8 @@ def prepare(
             first = np.flatnonzero(dup)[0]
             rows = np.flatnonzero(dup & (codes == codes[first]) & (tvals == tvals[first]))
             raise DataError(
-                f"duplicate rows for participant {pids[first]!r}, {cmap['trial']} {tvals[first]:g}: "
-                f"rows {[df.index[r] for r in rows]}"
+                f"duplicate rows for participant {_py(pids[first])!r}, {cmap['trial']} {tvals[first]:g}: "
+                f"rows {[_py(df.index[r]) for r in rows]}"
             )
         sort_keys.append(tvals)
     order = np.lexsort((*sort_keys, codes))  # by participant, then trial value, then row
@@ -351,7 +366,7 @@ def prepare(
     valid = pad(ok, False, bool)
     no_valid = ~valid.any(axis=1)
     if no_valid.any():
-        bad = [uniques[i] for i in np.flatnonzero(no_valid)]
+        bad = [_py(uniques[i]) for i in np.flatnonzero(no_valid)]
         raise DataError(f"participant(s) {bad} have no valid trial (every choice is missing)")
     arrays = {
         "choice": pad(np.where(ok, choice - base, 0).astype(np.int32), 0, np.int32),

@@ -6,15 +6,17 @@
 >>> fit = brl.fit(model, df, num_warmup=1000, num_samples=1000, num_chains=4, seed=0)  # doctest: +SKIP
 """
 
-from ._devices import configure_host_devices
+from ._runtime import configure_compilation_cache, configure_host_devices
 
 configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
+configure_compilation_cache()  # later fits of same-shaped data skip most compilation
 
 from . import datasets, models, tasks  # noqa: E402
 from .api import fit, simulate  # noqa: E402
 from .data import DataError  # noqa: E402
 from .model import Model  # noqa: E402
 from .results import Diagnostics, Fit, load_fit  # noqa: E402
+from . import transforms  # noqa: E402
 from .transforms import Parameter, Prior, bounded, positive, real, unit  # noqa: E402
 
 __version__ = "0.1.0"
@@ -27,6 +29,7 @@ __all__ = [
     "Parameter",
     "Prior",
     "bounded",
+    "configure_compilation_cache",
     "configure_host_devices",
     "datasets",
     "fit",

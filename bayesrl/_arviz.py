@@ -80,3 +80,10 @@ def ess_rhat(data, var_names) -> tuple[dict, dict, dict]:
 
 def loo(data, var_name: str = "choice", pointwise: bool = True):
     return az.loo(data, var_name=var_name, pointwise=pointwise)
+
+
+def elpd_estimate(elpd_data) -> tuple[float, float]:
+    """(elpd, se) from a LOO result of either ArviZ version."""
+    if hasattr(elpd_data, "elpd"):
+        return float(elpd_data.elpd), float(elpd_data.se)
+    return float(elpd_data["elpd_loo"]), float(elpd_data["se"])

@@ -8,6 +8,8 @@ likelihood scores.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -64,8 +66,9 @@ def participant_logits(model, params, trials):
     return logits
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def logits(model, params, trials):
-    """Logits for every participant and trial.
+    """Logits for every participant and trial (compiled once per model and shape).
 
     Parameters
     ----------

@@ -10,7 +10,7 @@ import numpy as np
 from numpyro.infer import MCMC, NUTS
 
 from . import engine
-from ._devices import HOW_TO
+from ._runtime import HOW_TO
 from .hierarchy import hierarchical_model
 
 #: NumPyro extra fields kept as ArviZ sample_stats (arviz name -> numpyro field).

@@ -31,7 +31,7 @@ def record_type(name: str, fields: tuple[str, ...]) -> type:
     return namedtuple(name, fields)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: a model is a static argument of jit
 class Model:
     """A learning model: parameters plus ``init_state``, ``policy`` and ``update``.
 

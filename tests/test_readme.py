@@ -1,0 +1,29 @@
+"""The README's Python code runs as written (with small sampler settings)."""
+
+import re
+import warnings
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_code_runs(tmp_path, monkeypatch, capsys):
+    blocks = python_blocks()
+    assert len(blocks) >= 2
+    code = "\n".join(blocks)
+    small = code.replace("num_warmup=1000, num_samples=1000, num_chains=4", "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False")
+    assert small != code, "the README quick start changed: update this test's substitution"
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tiny runs warn about ESS
+        exec(compile(small, str(README), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "alpha_group" in out and "true_alpha" in out
+    assert (tmp_path / "fit.nc").exists()
+    assert namespace["fit2"].model.name == "rescorla_wagner"
+    assert namespace["my_model"].param_names == ("alpha_pos", "alpha_neg", "beta")

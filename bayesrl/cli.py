@@ -136,12 +136,19 @@ def _report(fit, hdi_prob: float = 0.94, participants: bool = False) -> None:
 def _fit(args) -> int:
     import bayesrl as brl
 
+    # Everything that can be checked is checked before sampling starts.
     factory = brl.models.get(args.model)  # KeyError names the nearest models
+    columns = _columns(args.column)
     out = os.path.abspath(args.out)
     if os.path.isdir(out):
         raise UsageError(
             f"--out {args.out!r} is a directory; give a file path such as {os.path.join(args.out, 'fit.nc')}"
         )
+    existing = os.path.dirname(out)
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"cannot write --out {args.out!r}: {existing} is not writable")
     options = {} if args.n_options is None else {"n_options": args.n_options}
     model = factory(**options)
     table = _read_data(args.data, args.sep)
@@ -152,14 +159,14 @@ def _fit(args) -> int:
         num_samples=args.num_samples,
         num_chains=args.num_chains,
         seed=args.seed,
-        columns=_columns(args.column),
+        columns=columns,
         choice_base=args.choice_base,
         target_accept=args.target_accept,
         progress_bar=not args.no_progress,
         check=False,  # the diagnostics are printed below, not raised as warnings
     )
+    fit.save(out)  # first, so that nothing after the sampling can lose the draws
     _report(fit)
-    fit.save(out)
     print(f"\nsaved {out}")
     return 0
 

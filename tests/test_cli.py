@@ -2,7 +2,6 @@
 
 import contextlib
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,19 +13,9 @@ import bayesrl as brl
 from bayesrl.cli import main
 
 # Tiny sampler settings: the fits only have to run, not converge. The example and notebook tests
-# use the same ones, so the subprocesses share JAX's compilation cache (see ``jax_cache_env``).
+# use the same ones, so their subprocesses can reuse compiled programs (bayesrl turns on JAX's
+# persistent compilation cache at import).
 TINY = ["--num-warmup", "20", "--num-samples", "20", "--num-chains", "2", "--seed", "0", "--no-progress"]
-
-
-@pytest.fixture(scope="module")
-def jax_cache_env(request, tmp_path_factory):
-    """Environment for subprocesses: a persistent JAX compilation cache shared between runs."""
-    cache = getattr(request.config, "cache", None)
-    folder = cache.mkdir("bayesrl-jax-cache") if cache is not None else tmp_path_factory.mktemp("jax-cache")
-    env = dict(os.environ)
-    env.setdefault("JAX_COMPILATION_CACHE_DIR", str(folder))
-    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +130,7 @@ def test_malformed_arguments_exit_2():
     assert info.value.code == 2
 
 
-def test_console_script_runs_a_fit(tmp_path, jax_cache_env):
+def test_console_script_runs_a_fit(tmp_path):
     script = Path(sys.executable).with_name("bayesrl")
     if not script.exists():
         pytest.skip(f"the bayesrl console script is not installed next to {sys.executable}")
@@ -150,7 +139,6 @@ def test_console_script_runs_a_fit(tmp_path, jax_cache_env):
         [str(script), "fit", "example:bandit2arm", "--model", "rescorla_wagner", "--out", str(out), *TINY],
         capture_output=True,
         text=True,
-        env=jax_cache_env,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -1,7 +1,6 @@
 """Examples are tests: the example script and the quickstart notebook run with tiny settings, and
 the figures they draw (``bayesrl.plots``) are checked on the fit the script writes."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,23 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "fit_bandit2arm.py"
 NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
 
-# The same tiny settings as tests/test_cli.py, so the subprocesses share compiled programs.
+# The same tiny settings as tests/test_cli.py, so the subprocesses can reuse compiled programs
+# (bayesrl turns on JAX's persistent compilation cache at import).
 WARMUP, SAMPLES, CHAINS = 20, 20, 2
 
 
 @pytest.fixture(scope="module")
-def jax_cache(request, tmp_path_factory):
-    """A persistent JAX compilation cache folder for subprocesses and the notebook kernel."""
-    cache = getattr(request.config, "cache", None)
-    folder = cache.mkdir("bayesrl-jax-cache") if cache is not None else tmp_path_factory.mktemp("jax-cache")
-    return {
-        "JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR", str(folder)),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1"),
-    }
-
-
-@pytest.fixture(scope="module")
-def example_run(tmp_path_factory, jax_cache):
+def example_run(tmp_path_factory):
     """Run examples/fit_bandit2arm.py once with tiny settings; its fit is shared by the plot tests."""
     out = tmp_path_factory.mktemp("example") / "output"
     flags = ["--num-warmup", str(WARMUP), "--num-samples", str(SAMPLES), "--num-chains", str(CHAINS)]
@@ -41,7 +30,6 @@ def example_run(tmp_path_factory, jax_cache):
         [sys.executable, str(EXAMPLE), "--out", str(out), *flags, "--no-progress"],
         capture_output=True,
         text=True,
-        env={**os.environ, **jax_cache},
         timeout=600,
     )
     return proc, out
@@ -153,7 +141,7 @@ def test_committed_notebook_has_outputs():
     assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
 
 
-def test_quickstart_notebook_runs(tmp_path, monkeypatch, jax_cache):
+def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
@@ -162,7 +150,6 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch, jax_cache):
         "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
         "BAYESRL_NB_NUM_CHAINS": str(CHAINS),
         "BAYESRL_NB_OUT_DIR": str(tmp_path),
-        **jax_cache,
     }
     for key, value in settings.items():
         monkeypatch.setenv(key, value)  # the kernel inherits this process's environment

@@ -56,7 +56,7 @@ def summary(data, var_names, hdi_prob: float) -> pd.DataFrame:
         lo, hi = _hdi_labels(hdi_prob)
         table = table.rename(columns=lambda c: re.sub(r"^hdi\d+_lb$", lo, re.sub(r"^hdi\d+_ub$", hi, c)))
     else:
-        table = az.summary(data, var_names=var_names, hdi_prob=hdi_prob)
+        table = az.summary(data, var_names=var_names, hdi_prob=hdi_prob, round_to="none")
     cols = ["mean", "sd", *_hdi_labels(hdi_prob), "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat"]
     return table[cols].astype(float)
 

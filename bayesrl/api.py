@@ -60,6 +60,7 @@ def fit(
     priors: Mapping | None = None,
     columns: Mapping | None = None,
     choice_base: int | None = None,
+    sep: str | None = None,
     centered=(),
     chain_method: str | None = None,
     target_accept: float = 0.8,
@@ -92,6 +93,8 @@ def fit(
         Explicit ``{canonical name: table column}`` (``{"block": None}`` ignores a block column).
     choice_base : {None, 0, 1}
         Choice coding; None decides from the data (an error if ambiguous).
+    sep : str, optional
+        Field separator when ``data`` is a file path (default: tab for .tsv/.txt, else sniffed).
     centered : iterable of str
         Parameters to sample with a centred parameterisation.
     chain_method : {None, "parallel", "vectorized", "sequential"}
@@ -129,7 +132,7 @@ def fit(
     unknown = sorted(centered - set(model.param_names))
     if unknown:
         raise ValueError(f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}")
-    dataset = data_mod.prepare(data, model, columns=columns, choice_base=choice_base)
+    dataset = data_mod.prepare(data, model, columns=columns, choice_base=choice_base, sep=sep)
     trials = dataset.trials(model)
     key = _key(seed, rng_key)
 

@@ -302,6 +302,9 @@ class Fit:
         os.close(fd)
         try:
             _arviz.to_netcdf(self.idata, tmp)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; give it normal permissions
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -379,7 +382,12 @@ def load_fit(path, model=None) -> Fit:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such fit file: {path}")
-    idata = _arviz.from_netcdf(path)
+    try:
+        idata = _arviz.from_netcdf(path)
+    except Exception as err:  # h5py OSError on 0.2x, xarray ValueError on 1.x
+        raise ValueError(f"{path} is not a readable netCDF fit file ({type(err).__name__}: {err})") from err
+    if "posterior" not in _arviz.groups(idata):
+        raise ValueError(f"{path} is a netCDF file but not a bayesrl fit (no posterior group)")
     post = _arviz.group(idata, "posterior")
     if META_KEY not in post.attrs:
         raise ValueError(f"{path} is a netCDF file but not a bayesrl fit (no {META_KEY!r} attribute)")

@@ -104,6 +104,8 @@ def test_save_load_round_trip(small_fit, tmp_path):
     path = tmp_path / "sub" / "fit.nc"
     small_fit.save(path)
     assert not list((tmp_path / "sub").glob("*.tmp"))
+    (tmp_path / "ref").write_text("")
+    assert path.stat().st_mode & 0o777 == (tmp_path / "ref").stat().st_mode & 0o777  # permissions as any new file
     again = brl.load_fit(path)
     assert again.metadata == json.loads(json.dumps(small_fit.metadata))
     assert again.model.name == "rescorla_wagner"
@@ -124,8 +126,11 @@ def test_load_fit_rejects_files_that_are_not_fits(tmp_path):
     import xarray as xr
 
     xr.Dataset({"a": ("x", [1, 2])}).to_netcdf(tmp_path / "other.nc", engine="h5netcdf")
-    with pytest.raises(Exception):  # noqa: B017 - any clear failure, never a silent Fit
+    with pytest.raises(ValueError, match="not a bayesrl fit"):
         brl.load_fit(tmp_path / "other.nc")
+    (tmp_path / "text.nc").write_text("participant,choice\n1,1\n")
+    with pytest.raises(ValueError, match="not a readable netCDF"):
+        brl.load_fit(tmp_path / "text.nc")
 
 
 def test_same_seed_same_draws(small_df):

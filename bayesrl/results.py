@@ -249,6 +249,12 @@ class Fit:
 
     def _unit_data(self, unit):
         ll = self.log_likelihood(unit)
+        if unit == "trial":
+            # A trial whose log-likelihood is the same in every draw (e.g. a first choice made
+            # from equal initial values) has an exact LOO term; PSIS cannot fit its (flat)
+            # tail: ArviZ 0.2x reports k = inf, ArviZ 1.x raises. Leave such trials out.
+            flat = ll.reshape(-1, ll.shape[-1])
+            ll = ll[..., np.ptp(flat, axis=0) > 0]
         dim = "participant" if unit == "participant" else "observation"
         coords = {dim: self.data.participants if unit == "participant" else np.arange(ll.shape[-1])}
         return _arviz.from_dict(
@@ -262,11 +268,19 @@ class Fit:
 
         Trials within a learner are not exchangeable (each depends on the history), so
         trial-level LOO answers "predict one held-out choice given the rest", which is rarely
-        the question; the participant is the default unit.
+        the question; the participant is the default unit. At the trial level, trials whose
+        log-likelihood does not depend on the parameters (identical in every draw, such as a
+        first choice between equal initial values) are left out: their LOO term is exact
+        (their log-likelihood) and PSIS cannot be applied to them.
+
+        Parameters
+        ----------
+        unit : {"participant", "trial"}
 
         Returns
         -------
-        ArviZ ELPD object (``elpd_loo``, ``se``, ``p_loo``, ``pareto_k`` per unit).
+        ArviZ ELPD object
+            ``elpd_loo`` (``elpd`` on ArviZ 1.x), ``se``, ``p_loo``, ``pareto_k`` per unit.
         """
         return _arviz.loo(self._unit_data(unit))
 

@@ -206,6 +206,18 @@ def _numeric(df, col, canon, pids, allow_nan=True) -> np.ndarray:
     return out
 
 
+def _ids(uniques) -> np.ndarray:
+    """Participant ids as one array type: ints, floats or strings stay as they are; a mix
+    of types (e.g. 7 and "s07") becomes strings so the ids can be stored in netCDF."""
+    ids = np.asarray(uniques)
+    if ids.dtype == object:
+        kinds = {type(x) for x in ids}
+        if kinds <= {str}:
+            return ids.astype(str)
+        return np.asarray([str(x) for x in ids])
+    return ids
+
+
 def decide_choice_base(choices: np.ndarray, n_options: int, choice_col: str, choice_base=None) -> int:
     """Decide whether choices are coded 0..K-1 or 1..K over the whole table.
 
@@ -385,7 +397,7 @@ def prepare(
     arrays["block_start"] = block_start
 
     return Dataset(
-        participants=np.asarray(uniques),
+        participants=_ids(uniques),
         arrays=arrays,
         n_trials=counts,
         row_index=row_index,

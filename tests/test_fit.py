@@ -203,3 +203,12 @@ def test_custom_model_fits_and_loads_with_model_argument(small_df, tmp_path):
     assert brl.load_fit(tmp_path / "c.nc", model=custom).model is custom
     with pytest.raises(ValueError, match="parameters"):
         brl.load_fit(tmp_path / "c.nc", model=brl.models.rescorla_wagner_asymmetric())
+
+
+def test_mixed_type_participant_ids_are_kept_as_strings_and_saved(small_df, tmp_path):
+    df = small_df.copy()
+    df["participant"] = df["participant"].map({"sub-01": 7, "sub-02": "s07", "sub-03": 3, "sub-04": "x", "sub-05": 5, "sub-06": "y"})
+    f = brl.fit(brl.models.rescorla_wagner(), df, num_warmup=10, num_samples=10, num_chains=1, seed=0, progress_bar=False, check=False)
+    assert list(f.participants().index) == ["7", "s07", "3", "x", "5", "y"]
+    f.save(tmp_path / "m.nc")
+    assert list(brl.load_fit(tmp_path / "m.nc").participants().index) == ["7", "s07", "3", "x", "5", "y"]

@@ -11,12 +11,11 @@ from ._runtime import configure_compilation_cache, configure_host_devices
 configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
 configure_compilation_cache()  # later fits of same-shaped data skip most compilation
 
-from . import datasets, models, plots, tasks  # noqa: E402
+from . import datasets, models, plots, tasks, transforms  # noqa: E402
 from .api import fit, simulate  # noqa: E402
 from .data import DataError  # noqa: E402
 from .model import Model  # noqa: E402
 from .results import Diagnostics, Fit, load_fit  # noqa: E402
-from . import transforms  # noqa: E402
 from .transforms import Parameter, Prior, bounded, positive, real, unit  # noqa: E402
 
 __version__ = "0.1.0"
@@ -40,5 +39,6 @@ __all__ = [
     "real",
     "simulate",
     "tasks",
+    "transforms",
     "unit",
 ]

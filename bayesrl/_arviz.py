@@ -49,8 +49,10 @@ def from_netcdf(path: str):
 
 
 def summary(data, var_names, hdi_prob: float) -> pd.DataFrame:
-    """ArviZ's summary with the same column names on both versions:
-    ``mean, sd, hdi_<lo>%, hdi_<hi>%, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``."""
+    """ArviZ's summary with the same column names on both versions.
+
+    Columns: ``mean, sd, hdi_<lo>%, hdi_<hi>%, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``.
+    """
     if ARVIZ_1:
         table = az.summary(data, var_names=var_names, ci_prob=hdi_prob, ci_kind="hdi", round_to="none")
         lo, hi = _hdi_labels(hdi_prob)

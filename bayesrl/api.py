@@ -45,7 +45,10 @@ def _model_metadata(model: Model, priors: dict) -> dict:
         "options": dict(model.options),
         "n_options": model.n_options,
         "columns": list(model.columns),
-        "params": {k: {"lower": v.lower, "upper": v.upper, "link": v.link, "prior": priors[k]._asdict()} for k, v in model.params.items()},
+        "params": {
+            k: {"lower": v.lower, "upper": v.upper, "link": v.link, "prior": priors[k]._asdict()}
+            for k, v in model.params.items()
+        },
     }
 
 
@@ -123,15 +126,21 @@ def fit(
         For unknown parameters in ``priors`` or ``centered``.
     """
     if not isinstance(model, Model):
-        raise TypeError(f"model must be a bayesrl.Model (e.g. brl.models.rescorla_wagner()), got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a bayesrl.Model (e.g. brl.models.rescorla_wagner()), got {type(model).__name__}"
+        )
     for name, v in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
         if int(v) != v or v < (0 if name == "num_warmup" else 1):
-            raise ValueError(f"{name} must be a {'non-negative' if name == 'num_warmup' else 'positive'} integer, got {v!r}")
+            raise ValueError(
+                f"{name} must be a {'non-negative' if name == 'num_warmup' else 'positive'} integer, got {v!r}"
+            )
     prior_table = resolve_priors(model, priors)
     centered = frozenset(centered)
     unknown = sorted(centered - set(model.param_names))
     if unknown:
-        raise ValueError(f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}")
+        raise ValueError(
+            f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}"
+        )
     dataset = data_mod.prepare(data, model, columns=columns, choice_base=choice_base, sep=sep)
     trials = dataset.trials(model)
     key = _key(seed, rng_key)
@@ -193,11 +202,17 @@ def _participant_params(model: Model, params, group, n_participants, key) -> pd.
         wanted = {f"{p}_{s}" for p in names for s in ("mu", "sigma")}
         missing, extra = sorted(wanted - set(group)), sorted(set(group) - wanted)
         if missing or extra:
-            raise ValueError(f"group= must give exactly {sorted(wanted)} (unconstrained scale); missing {missing}, unknown {extra}")
+            raise ValueError(
+                f"group= must give exactly {sorted(wanted)} (unconstrained scale); missing {missing}, unknown {extra}"
+            )
         keys = jax.random.split(key, len(names))
         cols = {
-            p: np.asarray(model.params[p].constrain(group[f"{p}_mu"] + group[f"{p}_sigma"] * jax.random.normal(k, (n_participants,))))
-            for p, k in zip(names, keys)
+            p: np.asarray(
+                model.params[p].constrain(
+                    group[f"{p}_mu"] + group[f"{p}_sigma"] * jax.random.normal(k, (n_participants,))
+                )
+            )
+            for p, k in zip(names, keys, strict=True)
         }
         return pd.DataFrame(cols, index=pd.RangeIndex(1, n_participants + 1, name="participant"))
     table = params if isinstance(params, pd.DataFrame) else None
@@ -208,8 +223,10 @@ def _participant_params(model: Model, params, group, n_participants, key) -> pd.
         n = n_participants or (sizes.pop() if sizes else 1)
         if sizes:
             raise ValueError(f"params= values have different lengths {sorted(sizes | {n})}")
-        table = pd.DataFrame({k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in params.items()},
-                             index=pd.RangeIndex(1, n + 1, name="participant"))
+        table = pd.DataFrame(
+            {k: np.broadcast_to(np.asarray(v, float), (n,)) for k, v in params.items()},
+            index=pd.RangeIndex(1, n + 1, name="participant"),
+        )
     missing, extra = sorted(set(names) - set(table.columns)), sorted(set(table.columns) - set(names))
     if missing or extra:
         raise ValueError(f"params= must give {names} for model {model.name!r}; missing {missing}, unknown {extra}")

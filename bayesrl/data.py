@@ -161,9 +161,7 @@ def resolve_columns(df: pd.DataFrame, required, optional=("trial", "block"), col
         hits = [c for a in aliases for c in by_norm.get(_norm(a), [])]
         hits = list(dict.fromkeys(hits))
         if len(hits) > 1:
-            raise DataError(
-                f"columns {hits} all match {canon!r}; say which one with columns={{{canon!r}: ...}}"
-            )
+            raise DataError(f"columns {hits} all match {canon!r}; say which one with columns={{{canon!r}: ...}}")
         if hits:
             found[canon] = hits[0]
         elif canon in required:
@@ -193,9 +191,7 @@ def _numeric(df, col, canon, pids, allow_nan=True) -> np.ndarray:
     bad = values.isna() & raw.notna()
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(
-            f"column {col!r} ({canon}) must be numeric; {_where(df, pids, pos)} holds {raw.iloc[pos]!r}"
-        )
+        raise DataError(f"column {col!r} ({canon}) must be numeric; {_where(df, pids, pos)} holds {raw.iloc[pos]!r}")
     out = values.to_numpy(dtype=float)
     if not allow_nan and np.isnan(out).any():
         pos = int(np.flatnonzero(np.isnan(out))[0])
@@ -207,8 +203,11 @@ def _numeric(df, col, canon, pids, allow_nan=True) -> np.ndarray:
 
 
 def _ids(uniques) -> np.ndarray:
-    """Participant ids as one array type: ints, floats or strings stay as they are; a mix
-    of types (e.g. 7 and "s07") becomes strings so the ids can be stored in netCDF."""
+    """Participant ids as one array type.
+
+    Ints, floats or strings stay as they are; a mix of types (e.g. 7 and "s07") becomes
+    strings so the ids can be stored in netCDF.
+    """
     ids = np.asarray(uniques)
     if ids.dtype == object:
         kinds = {type(x) for x in ids}

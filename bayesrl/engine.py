@@ -1,5 +1,4 @@
-"""The one trial loop: a model's step functions run over trials (``lax.scan``) and
-participants (``vmap``).
+"""The one trial loop: a model's step functions over trials (``lax.scan``) and participants (``vmap``).
 
 Scoring (observed choices fed in) and simulation (choices drawn from the logits) share
 :func:`observe` and :func:`learn`, so the logits a simulation emits are exactly those the

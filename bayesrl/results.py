@@ -84,6 +84,7 @@ class Diagnostics:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found."""
         return not self.messages
 
     def __str__(self) -> str:
@@ -125,6 +126,7 @@ class Fit:
     # --- views ---------------------------------------------------------------------------
     @property
     def param_names(self) -> list[str]:
+        """The model's parameter names."""
         return list(self.metadata["model"]["params"])
 
     @property
@@ -167,7 +169,14 @@ class Fit:
         for p in self.param_names:
             draws = np.asarray(post[p].transpose("chain", "draw", "participant")).reshape(-1, self.data.n_participants)
             lo, hi = hdi(draws, hdi_prob)
-            cols.update({f"{p}_mean": draws.mean(0), f"{p}_sd": draws.std(0, ddof=1), f"{p}_hdi_lower": lo, f"{p}_hdi_upper": hi})
+            cols.update(
+                {
+                    f"{p}_mean": draws.mean(0),
+                    f"{p}_sd": draws.std(0, ddof=1),
+                    f"{p}_hdi_lower": lo,
+                    f"{p}_hdi_upper": hi,
+                }
+            )
         cols["n_trials"] = self.data.n_trials
         cols["n_masked"] = self.data.n_masked
         return pd.DataFrame(cols, index=pd.Index(self.data.participants, name="participant"))
@@ -240,7 +249,9 @@ class Fit:
         numpy.ndarray
             Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``.
         """
-        ll = np.asarray(_arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial"))
+        ll = np.asarray(
+            _arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial")
+        )
         if unit == "participant":
             return ll.sum(-1)
         if unit == "trial":

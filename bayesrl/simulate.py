@@ -11,7 +11,9 @@ from .engine import learn, observe
 
 def _check_task(model, task):
     if task.n_options != model.n_options:
-        raise ValueError(f"task {task.name!r} has {task.n_options} options but model {model.name!r} has {model.n_options}")
+        raise ValueError(
+            f"task {task.name!r} has {task.n_options} options but model {model.name!r} has {model.n_options}"
+        )
     missing = [c for c in model.columns if c not in task.provides()]
     if missing:
         raise ValueError(

@@ -35,7 +35,10 @@ def workloads():
     yield "example 20 x 100", brl.datasets.load("bandit2arm")
     task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.8, 0.2], n_trials=200, every=50), reward=1.0, no_reward=-1.0)
     group = {"alpha_mu": -0.4, "alpha_sigma": 0.5, "beta_mu": 0.0, "beta_sigma": 0.5}
-    yield "synthetic 200 x 200", brl.simulate(brl.models.rescorla_wagner(), group=group, n_participants=200, task=task, seed=7)
+    yield (
+        "synthetic 200 x 200",
+        brl.simulate(brl.models.rescorla_wagner(), group=group, n_participants=200, task=task, seed=7),
+    )
 
 
 def min_ess(fit):

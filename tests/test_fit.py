@@ -32,7 +32,9 @@ def small_fit(small_df):
 
 def test_idata_groups_dims_and_coords(small_fit, small_df):
     idata = small_fit.idata
-    assert {"posterior", "log_likelihood", "sample_stats", "observed_data", "constant_data"} <= set(_arviz.groups(idata))
+    assert {"posterior", "log_likelihood", "sample_stats", "observed_data", "constant_data"} <= set(
+        _arviz.groups(idata)
+    )
     post = _arviz.group(idata, "posterior")
     ids = [f"sub-{i:02d}" for i in range(1, 7)]
     assert list(post["participant"].values) == ids
@@ -65,7 +67,17 @@ def test_log_likelihood_matches_engine_at_a_draw(small_fit):
 def test_summary_participants_and_diagnostics(small_fit):
     table = small_fit.summary()
     assert list(table.index) == ["alpha_group", "alpha_mu", "alpha_sigma", "beta_group", "beta_mu", "beta_sigma"]
-    assert list(table.columns) == ["mean", "sd", "hdi_3%", "hdi_97%", "mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat"]
+    assert list(table.columns) == [
+        "mean",
+        "sd",
+        "hdi_3%",
+        "hdi_97%",
+        "mcse_mean",
+        "mcse_sd",
+        "ess_bulk",
+        "ess_tail",
+        "r_hat",
+    ]
     assert (table["hdi_3%"] <= table["mean"]).all() and (table["mean"] <= table["hdi_97%"]).all()
     people = small_fit.participants()
     assert people.index.name == "participant" and list(people.index) == [f"sub-{i:02d}" for i in range(1, 7)]
@@ -81,7 +93,15 @@ def test_summary_participants_and_diagnostics(small_fit):
 
 def test_diagnostics_warn_loudly_on_a_short_run(small_df):
     with pytest.warns(UserWarning, match="effective sample size|R-hat"):
-        brl.fit(brl.models.rescorla_wagner(), small_df, num_warmup=10, num_samples=10, num_chains=2, seed=0, progress_bar=False)
+        brl.fit(
+            brl.models.rescorla_wagner(),
+            small_df,
+            num_warmup=10,
+            num_samples=10,
+            num_chains=2,
+            seed=0,
+            progress_bar=False,
+        )
 
 
 def test_loo_and_waic_by_participant_and_trial(small_fit):
@@ -207,8 +227,19 @@ def test_custom_model_fits_and_loads_with_model_argument(small_df, tmp_path):
 
 def test_mixed_type_participant_ids_are_kept_as_strings_and_saved(small_df, tmp_path):
     df = small_df.copy()
-    df["participant"] = df["participant"].map({"sub-01": 7, "sub-02": "s07", "sub-03": 3, "sub-04": "x", "sub-05": 5, "sub-06": "y"})
-    f = brl.fit(brl.models.rescorla_wagner(), df, num_warmup=10, num_samples=10, num_chains=1, seed=0, progress_bar=False, check=False)
+    df["participant"] = df["participant"].map(
+        {"sub-01": 7, "sub-02": "s07", "sub-03": 3, "sub-04": "x", "sub-05": 5, "sub-06": "y"}
+    )
+    f = brl.fit(
+        brl.models.rescorla_wagner(),
+        df,
+        num_warmup=10,
+        num_samples=10,
+        num_chains=1,
+        seed=0,
+        progress_bar=False,
+        check=False,
+    )
     assert list(f.participants().index) == ["7", "s07", "3", "x", "5", "y"]
     f.save(tmp_path / "m.nc")
     assert list(brl.load_fit(tmp_path / "m.nc").participants().index) == ["7", "s07", "3", "x", "5", "y"]

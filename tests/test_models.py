@@ -30,7 +30,15 @@ def ragged_table(rng, n_options=3, n_participants=4):
             outcome = float(rng.choice([-1.0, 0.0, 1.0, 0.5]))
             if rng.random() < 0.1:
                 choice, outcome = np.nan, np.nan
-            rows.append({"subjID": f"s{i:02d}", "trial": t + 1, "block": 1 + (t >= n_t // 2), "choice": choice, "outcome": outcome})
+            rows.append(
+                {
+                    "subjID": f"s{i:02d}",
+                    "trial": t + 1,
+                    "block": 1 + (t >= n_t // 2),
+                    "choice": choice,
+                    "outcome": outcome,
+                }
+            )
     df = pd.DataFrame(rows).sample(frac=1.0, random_state=1)
     # make sure every coding value appears so 1-based coding is detected
     assert set(df["choice"].dropna().astype(int)) == set(range(1, n_options + 1))
@@ -51,7 +59,9 @@ def test_likelihood_matches_numpy_oracle(name, rng):
     data = prepare(ragged_table(rng), model)
     assert data.arrays["block_start"].any() and (~data.arrays["valid"]).any()
     params = random_params(model, rng, data.n_participants)
-    ll = engine.log_likelihood(model, model.make_params({k: jnp.asarray(v) for k, v in params.items()}), data.trials(model))
+    ll = engine.log_likelihood(
+        model, model.make_params({k: jnp.asarray(v) for k, v in params.items()}), data.trials(model)
+    )
     expected = oracle_log_likelihood(model, params, data.arrays)
     np.testing.assert_allclose(np.asarray(ll), expected, rtol=1e-6, atol=1e-6)
     # padded and masked cells contribute nothing
@@ -69,8 +79,8 @@ def test_jit_equals_eager_and_vmap_equals_loop(name, rng):
     jitted = np.asarray(jax.jit(lambda p: engine.log_likelihood(model, p, trials))(params))
     np.testing.assert_allclose(jitted, eager, rtol=1e-10, atol=1e-12)
     for i in range(data.n_participants):
-        one_p = jax.tree_util.tree_map(lambda a: a[i], params)
-        one_t = jax.tree_util.tree_map(lambda a: a[i], trials)
+        one_p = jax.tree_util.tree_map(lambda a, i=i: a[i], params)
+        one_t = jax.tree_util.tree_map(lambda a, i=i: a[i], trials)
         lg = engine.participant_logits(model, one_p, one_t)
         loop = np.asarray(engine.choice_log_prob(lg, one_t.choice, one_t.valid))
         np.testing.assert_allclose(loop, jitted[i], rtol=1e-10, atol=1e-12)
@@ -78,8 +88,9 @@ def test_jit_equals_eager_and_vmap_equals_loop(name, rng):
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_gradients_finite_at_extreme_parameters(name, rng):
-    from bayesrl.hierarchy import hierarchical_model, resolve_priors
     from numpyro.infer.util import log_density
+
+    from bayesrl.hierarchy import hierarchical_model, resolve_priors
 
     model = brl.models.get(name)(n_options=3)
     data = prepare(ragged_table(rng), model)
@@ -126,7 +137,9 @@ def test_masked_trial_changes_nothing(name, rng):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_simulated_logits_equal_scored_logits(name, rng):
     model = brl.models.get(name)(n_options=3)
-    task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.8, 0.5, 0.2], n_trials=60, every=20), reward=1.0, no_reward=-1.0)
+    task = brl.tasks.bandit(
+        brl.tasks.reversal_schedule([0.8, 0.5, 0.2], n_trials=60, every=20), reward=1.0, no_reward=-1.0
+    )
     params = model.make_params({k: jnp.asarray(v) for k, v in random_params(model, rng, 5).items()})
     trials, sim_logits = simulate_batch(model, params, task, jax.random.PRNGKey(3))
     scored = engine.logits(model, params, trials)
@@ -137,7 +150,15 @@ def test_simulated_logits_equal_scored_logits(name, rng):
 
 def test_block_start_resets_values():
     model = brl.models.rescorla_wagner(n_options=2)
-    df = pd.DataFrame({"participant": 1, "trial": [1, 2, 3, 4], "block": [1, 1, 2, 2], "choice": [0, 0, 0, 1], "outcome": [1.0, 1.0, 1.0, 1.0]})
+    df = pd.DataFrame(
+        {
+            "participant": 1,
+            "trial": [1, 2, 3, 4],
+            "block": [1, 1, 2, 2],
+            "choice": [0, 0, 0, 1],
+            "outcome": [1.0, 1.0, 1.0, 1.0],
+        }
+    )
     data = prepare(df, model)
     params = model.make_params({"alpha": jnp.asarray([0.5]), "beta": jnp.asarray([2.0])})
     lg = np.asarray(engine.logits(model, params, data.trials(model)))[0]

@@ -15,7 +15,10 @@ def test_readme_code_runs(tmp_path, monkeypatch, capsys):
     blocks = python_blocks()
     assert len(blocks) >= 2
     code = "\n".join(blocks)
-    small = code.replace("num_warmup=1000, num_samples=1000, num_chains=4", "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False")
+    small = code.replace(
+        "num_warmup=1000, num_samples=1000, num_chains=4",
+        "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False",
+    )
     assert small != code, "the README quick start changed: update this test's substitution"
     monkeypatch.chdir(tmp_path)
     namespace = {}

@@ -21,7 +21,13 @@ def test_simulate_returns_the_long_format_fit_reads():
 def test_simulate_from_group_values_and_dataframe_params():
     model = brl.models.rescorla_wagner()
     task = brl.tasks.bandit([0.7, 0.3], n_trials=20)
-    sim = brl.simulate(model, group={"alpha_mu": 0.0, "alpha_sigma": 0.0, "beta_mu": 0.0, "beta_sigma": 0.0}, n_participants=4, task=task, seed=0)
+    sim = brl.simulate(
+        model,
+        group={"alpha_mu": 0.0, "alpha_sigma": 0.0, "beta_mu": 0.0, "beta_sigma": 0.0},
+        n_participants=4,
+        task=task,
+        seed=0,
+    )
     np.testing.assert_allclose(sim["true_alpha"], 0.5, rtol=1e-6)  # Phi_approx(0) = 0.5
     np.testing.assert_allclose(sim["true_beta"], 2.5, rtol=1e-6)
     table = pd.DataFrame({"alpha": [0.1, 0.9], "beta": [1.0, 4.0]}, index=pd.Index(["a", "b"], name="participant"))

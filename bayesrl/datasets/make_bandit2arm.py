@@ -13,6 +13,7 @@ GROUP = {"alpha_mu": -0.6, "alpha_sigma": 0.5, "beta_mu": 0.3, "beta_sigma": 0.4
 
 
 def make():
+    """Simulate the data set (a DataFrame in the long format)."""
     model = brl.models.rescorla_wagner(n_options=2)
     task = brl.tasks.bandit([0.7, 0.3], n_trials=100, reward=1.0, no_reward=-1.0)
     return brl.simulate(model, group=GROUP, n_participants=20, task=task, seed=2024)

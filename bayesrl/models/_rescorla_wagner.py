@@ -1,46 +1,14 @@
-"""The model library: each model is a composition of a learning rule and a choice rule.
-
-``bayesrl.models.<name>()`` returns a :class:`~bayesrl.Model`; :func:`list` shows them all
-and :func:`get` finds one by name.
-"""
+"""Rescorla-Wagner family: delta-rule learning with a softmax choice rule."""
 
 from __future__ import annotations
 
-import builtins
-import difflib
-from typing import NamedTuple
-
 import jax.numpy as jnp
-import pandas as pd
 
-from . import learning, policies
-from .model import Model
-from .transforms import bounded, real, unit
-
-_REGISTRY: dict = {}
-
-
-def register(factory):
-    """Add a model factory to the library (used as a decorator)."""
-    _REGISTRY[factory.__name__] = factory
-    return factory
-
-
-class QState(NamedTuple):
-    """Option values."""
-
-    q: jnp.ndarray  # (option,)
-
-
-class StickyQState(NamedTuple):
-    """Option values and the previous choice (-1 before the first)."""
-
-    q: jnp.ndarray  # (option,)
-    last_choice: jnp.ndarray  # () int
-
-
-def _init_q(initial_value):
-    return lambda n, params: QState(jnp.full((n,), initial_value, dtype=jnp.result_type(float)))
+from .. import learning, policies
+from ..model import Model
+from ..transforms import bounded, real, unit
+from ._common import QState, StickyQState, _init_q
+from ._registry import register
 
 
 @register
@@ -94,9 +62,7 @@ def rescorla_wagner(n_options: int = 2, *, beta_max: float = 5.0, initial_value:
 
 
 @register
-def rescorla_wagner_asymmetric(
-    n_options: int = 2, *, beta_max: float = 5.0, initial_value: float = 0.0
-) -> Model:
+def rescorla_wagner_asymmetric(n_options: int = 2, *, beta_max: float = 5.0, initial_value: float = 0.0) -> Model:
     r"""Rescorla-Wagner learning with separate rates for positive and negative prediction errors.
 
     .. math::
@@ -124,9 +90,7 @@ def rescorla_wagner_asymmetric(
     """
 
     def update(state, p, trial):
-        return QState(
-            learning.asymmetric_delta_rule(state.q, trial.choice, trial.outcome, p.alpha_pos, p.alpha_neg)
-        )
+        return QState(learning.asymmetric_delta_rule(state.q, trial.choice, trial.outcome, p.alpha_pos, p.alpha_neg))
 
     return Model(
         name="rescorla_wagner_asymmetric",
@@ -142,9 +106,7 @@ def rescorla_wagner_asymmetric(
 
 
 @register
-def rescorla_wagner_perseveration(
-    n_options: int = 2, *, beta_max: float = 5.0, initial_value: float = 0.0
-) -> Model:
+def rescorla_wagner_perseveration(n_options: int = 2, *, beta_max: float = 5.0, initial_value: float = 0.0) -> Model:
     r"""Rescorla-Wagner learning with a choice-perseveration (stickiness) bonus.
 
     .. math::
@@ -193,44 +155,3 @@ def rescorla_wagner_perseveration(
         citation="Lau & Glimcher (2005)",
         options={"n_options": n_options, "beta_max": beta_max, "initial_value": initial_value},
     )
-
-
-def get(name: str):
-    """The library's model factory called ``name``.
-
-    Raises
-    ------
-    KeyError
-        For an unknown name; the message lists the nearest names.
-    """
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    near = difflib.get_close_matches(name, builtins.list(_REGISTRY), n=3, cutoff=0.4)
-    hint = f"; did you mean {', '.join(near)}?" if near else ""
-    raise KeyError(f"unknown model {name!r}{hint} Available: {', '.join(sorted(_REGISTRY))}")
-
-
-def list_models() -> pd.DataFrame:
-    """Every library model with its parameters (and ranges), required columns and citation.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by model name.
-    """
-    rows = []
-    for name, factory in _REGISTRY.items():
-        m = factory()
-        rows.append(
-            {
-                "model": name,
-                "parameters": ", ".join(f"{k} {v.describe()}" for k, v in m.params.items()),
-                "columns": ", ".join(("participant", "choice", *m.columns)),
-                "description": m.description,
-                "citation": m.citation,
-            }
-        )
-    return pd.DataFrame(rows).set_index("model")
-
-
-list = list_models  # noqa: A001 - ``brl.models.list()`` is the public spelling

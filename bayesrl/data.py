@@ -301,6 +301,8 @@ def prepare(
     """
     if model is not None:
         required, n_options = model.columns, model.n_options
+        if choice_base is None:
+            choice_base = model.choice_base
     n_options = int(n_options or 2)
     df = read_table(data, sep)
     if len(df) == 0:

@@ -10,6 +10,8 @@ import numpyro.distributions as dist
 from . import engine
 from .transforms import Prior
 
+SIGMA_FAMILIES = {"halfnormal": dist.HalfNormal, "halfcauchy": dist.HalfCauchy}
+
 
 def resolve_priors(model, priors: Mapping | None) -> dict:
     """Each parameter's :class:`~bayesrl.transforms.Prior`, with user overrides validated.
@@ -42,11 +44,13 @@ def resolve_priors(model, priors: Mapping | None) -> dict:
             bad = sorted(set(value) - set(Prior._fields))
             if bad:
                 raise ValueError(f"priors[{name!r}] has unknown fields {bad}; allowed: {list(Prior._fields)}")
-            prior = out[name]._replace(**{k: float(v) for k, v in value.items()})
+            prior = out[name]._replace(**{k: (v if k == "sigma_family" else float(v)) for k, v in value.items()})
         else:
             raise ValueError(f"priors[{name!r}] must be a brl.Prior or a dict of {list(Prior._fields)}")
         if prior.mu_scale <= 0 or prior.sigma_scale <= 0:
             raise ValueError(f"priors[{name!r}]: scales must be positive, got {prior}")
+        if prior.sigma_family not in SIGMA_FAMILIES:
+            raise ValueError(f"priors[{name!r}]: sigma_family must be one of {sorted(SIGMA_FAMILIES)}")
         out[name] = prior
     return out
 
@@ -73,7 +77,7 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset()):
     for name, spec in model.params.items():
         prior = priors[name]
         mu = numpyro.sample(f"{name}_mu", dist.Normal(prior.mu_loc, prior.mu_scale))
-        sigma = numpyro.sample(f"{name}_sigma", dist.HalfNormal(prior.sigma_scale))
+        sigma = numpyro.sample(f"{name}_sigma", SIGMA_FAMILIES[prior.sigma_family](prior.sigma_scale))
         with numpyro.plate("participant", n_p, dim=-1):
             if name in centered:
                 raw = numpyro.sample(f"{name}_raw", dist.Normal(mu, sigma))

@@ -13,6 +13,7 @@ Python ``if`` on traced values.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import namedtuple
 from collections.abc import Callable, Mapping
@@ -51,6 +52,10 @@ class Model:
         Number of options the choice is made among.
     columns : tuple of str, default ("outcome",)
         Trial columns the model reads besides ``choice`` (they become fields of ``trial``).
+    choice_base : {None, 0, 1}
+        How the model's choices are coded in data when it is fixed by the task (e.g. hBayesDM's
+        probabilistic selection task codes "chose the first option of the pair" as 1, else 0);
+        None lets the data decide.
     description, citation : str
         Shown by :func:`bayesrl.models.list` and in saved fits.
     options : mapping
@@ -88,6 +93,7 @@ class Model:
     update: Callable[..., Any]
     n_options: int = 2
     columns: tuple[str, ...] = ("outcome",)
+    choice_base: int | None = None
     description: str = ""
     citation: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -129,6 +135,44 @@ class Model:
     def make_params(self, values: Mapping[str, Any]):
         """Build the ``params`` NamedTuple from a mapping of name to value (any shape)."""
         return self.params_type(**{k: values[k] for k in self.param_names})
+
+    def renamed(self, names: Mapping[str, str], name: str | None = None, **changes) -> Model:
+        """A copy whose parameters are called differently (e.g. hBayesDM's names).
+
+        Parameters
+        ----------
+        names : mapping of str to str
+            ``{current name: new name}``; parameters not listed keep their names.
+        name : str, optional
+            The new model's name.
+        **changes
+            Other fields to replace (``options``, ``description``...).
+
+        Returns
+        -------
+        Model
+            Same functions; ``policy``/``update``/``init_state`` see the parameters under the
+            original names.
+        """
+        unknown = sorted(set(names) - set(self.params))
+        if unknown:
+            raise ValueError(f"renamed(): {unknown} are not parameters of {self.name!r} ({list(self.params)})")
+        new_of = {k: names.get(k, k) for k in self.params}
+        inner_type = self.params_type
+
+        def translate(p):
+            return inner_type(**{old: getattr(p, new) for old, new in new_of.items()})
+
+        init_state, policy, update = self.init_state, self.policy, self.update
+        return dataclasses.replace(
+            self,
+            name=name or self.name,
+            params={new_of[k]: v for k, v in self.params.items()},
+            init_state=lambda n, p: init_state(n, translate(p)),
+            policy=lambda s, p, t: policy(s, translate(p), t),
+            update=lambda s, p, t: update(s, translate(p), t),
+            **changes,
+        )
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k} {v.describe()}" for k, v in self.params.items())

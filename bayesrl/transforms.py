@@ -59,13 +59,16 @@ def inv_phi_approx(p):
 class Prior(NamedTuple):
     """Group-level prior of one parameter, on the unconstrained scale.
 
-    ``mu ~ Normal(mu_loc, mu_scale)``, ``sigma ~ HalfNormal(sigma_scale)``, and each
-    participant's unconstrained value is ``mu + sigma * z`` with ``z ~ Normal(0, 1)``.
+    ``mu ~ Normal(mu_loc, mu_scale)``, ``sigma ~ HalfNormal(sigma_scale)`` (or
+    ``HalfCauchy(sigma_scale)`` with ``sigma_family="halfcauchy"``, as some hBayesDM models
+    use), and each participant's unconstrained value is ``mu + sigma * z`` with
+    ``z ~ Normal(0, 1)``.
     """
 
     mu_loc: float = 0.0
     mu_scale: float = 1.0
     sigma_scale: float = 0.2
+    sigma_family: str = "halfnormal"
 
 
 class Parameter(NamedTuple):

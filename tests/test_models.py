@@ -1,12 +1,15 @@
-"""Generic checks run on every model of the library (STYLE: oracles and registries)."""
+"""Generic checks run on every model of the library (STYLE: oracles and registries).
+
+Each model has a case in ``tests/cases_<family>.py``: how to build it, a ragged table in its
+own column format, a task to simulate it and an independent NumPy oracle.
+"""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
-from oracles import ORACLES
-from oracles import log_likelihood as oracle_log_likelihood
+from cases import CASES, oracle_log_likelihood, ragged_table
 
 import bayesrl as brl
 from bayesrl import engine
@@ -16,62 +19,39 @@ from bayesrl.simulate import simulate_batch
 MODEL_NAMES = sorted(brl.models._REGISTRY)
 
 
-def test_every_library_model_has_an_oracle():
-    assert set(MODEL_NAMES) <= set(ORACLES), "add a NumPy oracle in tests/oracles.py for each new model"
+def test_every_library_model_has_a_test_case():
+    missing = sorted(set(MODEL_NAMES) - set(CASES))
+    assert not missing, f"add a Case (NumPy oracle, table, task) in tests/cases_<family>.py for {missing}"
 
 
-def ragged_table(rng, n_options=3, n_participants=4):
-    """Ragged participants, missing choices, two blocks, shuffled rows, string ids."""
-    rows = []
-    for i in range(n_participants):
-        n_t = 30 + 7 * i
-        for t in range(n_t):
-            choice = rng.integers(1, n_options + 1)
-            outcome = float(rng.choice([-1.0, 0.0, 1.0, 0.5]))
-            if rng.random() < 0.1:
-                choice, outcome = np.nan, np.nan
-            rows.append(
-                {
-                    "subjID": f"s{i:02d}",
-                    "trial": t + 1,
-                    "block": 1 + (t >= n_t // 2),
-                    "choice": choice,
-                    "outcome": outcome,
-                }
-            )
-    df = pd.DataFrame(rows).sample(frac=1.0, random_state=1)
-    # make sure every coding value appears so 1-based coding is detected
-    assert set(df["choice"].dropna().astype(int)) == set(range(1, n_options + 1))
-    return df
+def random_params(model, rng, n, scale=1.2):
+    return {name: np.asarray(spec.constrain(rng.normal(0.0, scale, size=n))) for name, spec in model.params.items()}
 
 
-def random_params(model, rng, n):
-    out = {}
-    for name, spec in model.params.items():
-        x = rng.normal(0.0, 1.2, size=n)
-        out[name] = np.asarray(spec.constrain(x))
-    return out
+def case_data(name, rng):
+    case = CASES[name]
+    model = case.make_model()
+    data = prepare(case.make_table(rng), model)
+    return case, model, data
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_likelihood_matches_numpy_oracle(name, rng):
-    model = brl.models.get(name)(n_options=3)
-    data = prepare(ragged_table(rng), model)
-    assert data.arrays["block_start"].any() and (~data.arrays["valid"]).any()
+    case, model, data = case_data(name, rng)
+    assert data.arrays["block_start"].any() and (~data.arrays["valid"]).any() and (data.row_index < 0).any()
     params = random_params(model, rng, data.n_participants)
     ll = engine.log_likelihood(
         model, model.make_params({k: jnp.asarray(v) for k, v in params.items()}), data.trials(model)
     )
-    expected = oracle_log_likelihood(model, params, data.arrays)
+    expected = oracle_log_likelihood(case, model, params, data.arrays)
     np.testing.assert_allclose(np.asarray(ll), expected, rtol=1e-6, atol=1e-6)
-    # padded and masked cells contribute nothing
-    assert np.all(np.asarray(ll)[~data.arrays["valid"]] == 0.0)
+    assert np.all(np.asarray(ll)[~data.arrays["valid"]] == 0.0)  # padded and masked cells contribute nothing
+    assert np.all(np.asarray(ll)[data.arrays["valid"]] < 0.0)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_jit_equals_eager_and_vmap_equals_loop(name, rng):
-    model = brl.models.get(name)(n_options=3)
-    data = prepare(ragged_table(rng), model)
+    _, model, data = case_data(name, rng)
     trials = data.trials(model)
     params = model.make_params({k: jnp.asarray(v) for k, v in random_params(model, rng, data.n_participants).items()})
     with jax.disable_jit():
@@ -92,12 +72,11 @@ def test_gradients_finite_at_extreme_parameters(name, rng):
 
     from bayesrl.hierarchy import hierarchical_model, resolve_priors
 
-    model = brl.models.get(name)(n_options=3)
-    data = prepare(ragged_table(rng), model)
+    _, model, data = case_data(name, rng)
     trials = data.trials(model)
     n_p = data.n_participants
     priors = resolve_priors(model, None)
-    # unconstrained values far in the tails: alpha -> ~0 and ~1, beta at its bounds
+    # unconstrained values far in the tails: rates near 0 and 1, temperatures at their bounds
     for extreme in (-6.0, 6.0, 0.0):
         values = {}
         for p in model.param_names:
@@ -117,35 +96,47 @@ def test_gradients_finite_at_extreme_parameters(name, rng):
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_masked_trial_changes_nothing(name, rng):
     """Masking a trial removes its term and leaves later trials as if it never happened."""
-    model = brl.models.get(name)(n_options=2)
-    n_t = 40
-    choice = rng.integers(1, 3, size=n_t).astype(float)
-    outcome = rng.choice([0.0, 1.0], size=n_t)
-    df = pd.DataFrame({"participant": 1, "trial": np.arange(1, n_t + 1), "choice": choice, "outcome": outcome})
-    masked = df.copy()
-    masked.loc[10, ["choice", "outcome"]] = np.nan
-    removed = df.drop(index=10)
-    params = model.make_params({k: jnp.asarray(v) for k, v in random_params(model, rng, 1).items()})
+    case, model, _ = case_data(name, rng)
+    table = case.make_table(rng)
+    first = table["subjID"].iloc[0]
+    one = table[(table["subjID"] == first) & table["choice"].notna()].sort_values("trial").reset_index(drop=True)
+    one["block"] = 1
+    k = 10
+    masked = one.copy()
+    masked.loc[k, "choice"] = np.nan
+    removed = one.drop(index=k)
+    params = model.make_params({p: jnp.asarray(v) for p, v in random_params(model, rng, 1).items()})
+    base = prepare(one, model).choice_base
     ll = {}
-    for key, table in (("masked", masked), ("removed", removed)):
-        data = prepare(table, model, choice_base=1)
+    for key, t in (("masked", masked), ("removed", removed)):
+        data = prepare(t, model, choice_base=base)
         ll[key] = np.asarray(engine.log_likelihood(model, params, data.trials(model)))[0]
-    assert ll["masked"][10] == 0.0
-    np.testing.assert_allclose(np.delete(ll["masked"], 10), ll["removed"], rtol=1e-12)
+    assert ll["masked"][k] == 0.0
+    np.testing.assert_allclose(np.delete(ll["masked"], k), ll["removed"], rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_simulated_logits_equal_scored_logits(name, rng):
-    model = brl.models.get(name)(n_options=3)
-    task = brl.tasks.bandit(
-        brl.tasks.reversal_schedule([0.8, 0.5, 0.2], n_trials=60, every=20), reward=1.0, no_reward=-1.0
-    )
-    params = model.make_params({k: jnp.asarray(v) for k, v in random_params(model, rng, 5).items()})
-    trials, sim_logits = simulate_batch(model, params, task, jax.random.PRNGKey(3))
+    case = CASES[name]
+    model = case.make_model()
+    params = model.make_params({k: jnp.asarray(v) for k, v in random_params(model, rng, 5, scale=0.7).items()})
+    trials, sim_logits = simulate_batch(model, params, case.make_task(), jax.random.PRNGKey(3))
     scored = engine.logits(model, params, trials)
     np.testing.assert_allclose(np.asarray(scored), np.asarray(sim_logits), rtol=1e-12, atol=1e-12)
-    # and the simulated choices are not degenerate
-    assert len(np.unique(np.asarray(trials.choice))) == 3
+    assert len(np.unique(np.asarray(trials.choice))) == model.n_options  # simulated choices are not degenerate
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_library_model_documents_itself(name):
+    factory = brl.models.get(name)
+    model = factory()
+    doc = factory.__doc__ or ""
+    assert "References" in doc or "Erev" in doc, f"{name}: cite the paper in the docstring"
+    for p in model.param_names:
+        assert p in doc, f"{name}: document parameter {p}"
+    assert model.options, f"{name}: set options= so saved fits can rebuild the model"
+    rebuilt = factory(**model.options)
+    assert rebuilt.param_names == model.param_names
 
 
 def test_block_start_resets_values():
@@ -189,7 +180,8 @@ def test_custom_model_from_the_seed_guide(rng):
         update=update,
     )
     library = brl.models.rescorla_wagner_asymmetric()
-    data = prepare(ragged_table(rng, n_options=2), custom)
+    table = ragged_table(rng, {"outcome": lambda r: float(r.choice([-1.0, 0.0, 1.0]))}, n_options=2)
+    data = prepare(table, custom)
     params = random_params(library, rng, data.n_participants)
     a = engine.log_likelihood(custom, custom.make_params(params), data.trials(custom))
     b = engine.log_likelihood(library, library.make_params(params), data.trials(library))
@@ -210,7 +202,12 @@ def test_unknown_model_name_suggests_nearest():
     with pytest.raises(KeyError, match="rescorla_wagner"):
         brl.models.get("rescorla_wagnr")
     table = brl.models.list()
-    assert {"rescorla_wagner", "rescorla_wagner_asymmetric", "rescorla_wagner_perseveration"} <= set(table.index)
+    assert {
+        "rescorla_wagner",
+        "rescorla_wagner_asymmetric",
+        "rescorla_wagner_perseveration",
+        "bandit2arm_delta",
+    } <= set(table.index)
     assert "alpha [0, 1]" in table.loc["rescorla_wagner", "parameters"]
 
 
@@ -225,3 +222,26 @@ def test_transforms_round_trip_and_bounds():
 
     x = np.linspace(-5, 5, 101)
     np.testing.assert_allclose(np.asarray(brl.transforms.phi_approx(x)), norm.cdf(x), atol=2e-4)
+
+
+def test_bandit2arm_delta_is_rescorla_wagner_with_hbayesdm_names(rng):
+    hb, rw = brl.models.bandit2arm_delta(), brl.models.rescorla_wagner()
+    assert hb.param_names == ("A", "tau") and hb.name == "bandit2arm_delta"
+    table = ragged_table(rng, {"outcome": lambda r: float(r.choice([-1.0, 1.0]))}, n_options=2)
+    data = prepare(table, hb)
+    a, b = rng.uniform(0, 1, 4), rng.uniform(0, 5, 4)
+    x = engine.log_likelihood(hb, hb.make_params({"A": a, "tau": b}), data.trials(hb))
+    y = engine.log_likelihood(rw, rw.make_params({"alpha": a, "beta": b}), data.trials(rw))
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-12)
+    with pytest.raises(ValueError, match="not parameters"):
+        rw.renamed({"gamma": "g"})
+
+
+def test_half_cauchy_group_scale_prior_is_available():
+    from bayesrl.hierarchy import resolve_priors
+
+    model = brl.models.rescorla_wagner()
+    priors = resolve_priors(model, {"beta": {"sigma_family": "halfcauchy", "sigma_scale": 1.0}})
+    assert priors["beta"].sigma_family == "halfcauchy" and priors["alpha"].sigma_family == "halfnormal"
+    with pytest.raises(ValueError, match="sigma_family"):
+        resolve_priors(model, {"beta": {"sigma_family": "cauchy"}})

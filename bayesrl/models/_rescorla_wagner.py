@@ -155,3 +155,25 @@ def rescorla_wagner_perseveration(n_options: int = 2, *, beta_max: float = 5.0, 
         citation="Lau & Glimcher (2005)",
         options={"n_options": n_options, "beta_max": beta_max, "initial_value": initial_value},
     )
+
+
+@register
+def bandit2arm_delta(n_options: int = 2, *, beta_max: float = 5.0, initial_value: float = 0.0) -> Model:
+    """HBayesDM's ``bandit2arm_delta``: :func:`rescorla_wagner` with hBayesDM's parameter names.
+
+    ``A`` is the learning rate ``alpha`` in [0, 1] and ``tau`` the inverse temperature
+    ``beta`` in [0, 5]; everything else (equations, priors, columns) as :func:`rescorla_wagner`.
+
+    References
+    ----------
+    Erev, I., Ert, E., Roth, A. E., et al. (2010). A choice prediction competition: choices from
+    experience and from description. *J. Behav. Decis. Making*, 23, 15-47.
+    """
+    options = {"n_options": n_options, "beta_max": beta_max, "initial_value": initial_value}
+    return rescorla_wagner(**options).renamed(
+        {"alpha": "A", "beta": "tau"},
+        name="bandit2arm_delta",
+        options=options,
+        description="hBayesDM bandit2arm_delta: Rescorla-Wagner (A, tau)",
+        citation="Erev et al. (2010); hBayesDM",
+    )

@@ -1,50 +1,12 @@
-"""Task environments for simulation: what a participant sees and what their choice earns.
-
-A :class:`Task` gives per-trial inputs known before the choice (``inputs``, e.g. a cue) and a
-pure function ``respond(key, t, choice) -> {field: value}`` for the feedback (e.g.
-``outcome``). Both become fields of the ``trial`` the model's ``update`` sees.
-"""
+"""Bandit tasks with Bernoulli outcomes, fixed or changing (reversal) reward probabilities."""
 
 from __future__ import annotations
-
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Task:
-    """A task environment.
-
-    Attributes
-    ----------
-    name : str
-    n_options : int
-    n_trials : int
-    respond : callable
-        ``respond(key, t, choice) -> dict`` of scalar feedback fields (JAX-traceable).
-    outcome_fields : tuple of str
-        Names of the fields ``respond`` returns.
-    inputs : dict of str to numpy.ndarray, each shape (trial,)
-        Fields known before the choice.
-    block_start : numpy.ndarray of bool, shape (trial,)
-        Trials at which the learner's state resets.
-    """
-
-    name: str
-    n_options: int
-    n_trials: int
-    respond: Callable
-    outcome_fields: tuple
-    inputs: Mapping = field(default_factory=dict)
-    block_start: np.ndarray | None = None
-
-    def provides(self) -> tuple:
-        """Every trial field this task supplies."""
-        return (*self.inputs, *self.outcome_fields)
+from ._base import Task
 
 
 def reversal_schedule(probabilities, n_trials: int, every: int) -> np.ndarray:

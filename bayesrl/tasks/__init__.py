@@ -1,0 +1,12 @@
+"""Task environments for simulation: what a participant sees and what their choice earns.
+
+A :class:`Task` gives per-trial inputs known before the choice (``inputs``, e.g. a cue or the
+pair of options offered) and a pure function ``respond(key, t, choice) -> {field: value}``
+for the feedback (e.g. ``outcome``). Both become fields of the ``trial`` the model sees.
+Each family of tasks lives in its own module.
+"""
+
+from ._bandit import bandit, reversal_schedule
+from ._base import Task
+
+__all__ = ["Task", "bandit", "reversal_schedule"]

@@ -5,7 +5,24 @@ and :func:`get` finds one by name. Each family lives in its own module and regis
 factories with :func:`register`.
 """
 
+from ._bandit4arm import (
+    bandit4arm2_kalman_filter,
+    bandit4arm_2par_lapse,
+    bandit4arm_4par,
+    bandit4arm_lapse,
+    bandit4arm_lapse_decay,
+    bandit4arm_singleA_lapse,
+)
 from ._common import QState, StickyQState
+from ._prl import (
+    prl_ewa,
+    prl_fictitious,
+    prl_fictitious_rp,
+    prl_fictitious_rp_woa,
+    prl_fictitious_woa,
+    prl_rp,
+)
+from ._pst import pst_gainloss_Q, pst_Q
 from ._registry import _REGISTRY, get, list_models, register  # noqa: F401 (_REGISTRY for tests/api)
 from ._rescorla_wagner import (
     bandit2arm_delta,
@@ -19,10 +36,24 @@ list = list_models  # noqa: A001 - ``brl.models.list()`` is the public spelling
 __all__ = [
     "QState",
     "bandit2arm_delta",
+    "bandit4arm2_kalman_filter",
+    "bandit4arm_2par_lapse",
+    "bandit4arm_4par",
+    "bandit4arm_lapse",
+    "bandit4arm_lapse_decay",
+    "bandit4arm_singleA_lapse",
     "StickyQState",
     "get",
     "list",
     "list_models",
+    "pst_Q",
+    "pst_gainloss_Q",
+    "prl_ewa",
+    "prl_fictitious",
+    "prl_fictitious_rp",
+    "prl_fictitious_rp_woa",
+    "prl_fictitious_woa",
+    "prl_rp",
     "register",
     "rescorla_wagner",
     "rescorla_wagner_asymmetric",

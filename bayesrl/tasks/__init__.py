@@ -8,5 +8,19 @@ Each family of tasks lives in its own module.
 
 from ._bandit import bandit, reversal_schedule
 from ._base import Task
+from ._drift import drifting_bandit, drifting_means
+from ._gainloss import gain_loss_bandit, random_walk_probabilities
+from ._pst import pst
+from ._reversal import probabilistic_reversal
 
-__all__ = ["Task", "bandit", "reversal_schedule"]
+__all__ = [
+    "Task",
+    "bandit",
+    "drifting_bandit",
+    "drifting_means",
+    "gain_loss_bandit",
+    "random_walk_probabilities",
+    "probabilistic_reversal",
+    "pst",
+    "reversal_schedule",
+]

@@ -30,6 +30,13 @@ from ._rescorla_wagner import (
     rescorla_wagner_asymmetric,
     rescorla_wagner_perseveration,
 )
+from ._variants import (
+    rescorla_wagner_pearce_hall,
+    with_forgetting,
+    with_free_initial_value,
+    with_lapse,
+    with_perseveration,
+)
 
 list = list_models  # noqa: A001 - ``brl.models.list()`` is the public spelling
 
@@ -57,5 +64,10 @@ __all__ = [
     "register",
     "rescorla_wagner",
     "rescorla_wagner_asymmetric",
+    "rescorla_wagner_pearce_hall",
     "rescorla_wagner_perseveration",
+    "with_forgetting",
+    "with_free_initial_value",
+    "with_lapse",
+    "with_perseveration",
 ]

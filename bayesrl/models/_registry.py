@@ -7,7 +7,25 @@ import difflib
 
 import pandas as pd
 
-_REGISTRY: dict = {}
+
+class _Registry(dict):
+    """Library factories by name; ``in`` also knows composed names such as ``"rescorla_wagner+lapse"``.
+
+    Iterating (and :func:`list_models`) gives the registered factories only; membership
+    answers whether :func:`get` can rebuild a model of that name, so saved fits of composed
+    variants are rebuilt by :func:`bayesrl.load_fit` like any library model.
+    """
+
+    def __contains__(self, name) -> bool:
+        if dict.__contains__(self, name):
+            return True
+        return isinstance(name, str) and _composed_factory(name) is not None
+
+
+_REGISTRY: dict = _Registry()
+
+#: Model transformers (``with_lapse``...) by the token they add to a model's name (``"lapse"``).
+_VARIANTS: dict = {}
 
 
 def register(factory):
@@ -16,16 +34,56 @@ def register(factory):
     return factory
 
 
+def register_variant(token: str):
+    """Register a model transformer under the token it appends to model names (``"+lapse"``).
+
+    A transformer ``f(model, **kwargs) -> Model`` names its result ``f"{model.name}+{token}"``
+    (optionally ``f"+{token}(detail)"``) and stores ``{"base": model.name, "base_options":
+    model.options, **kwargs}`` as options; :func:`get` then rebuilds the composed model from
+    that name and those options.
+    """
+
+    def decorator(transformer):
+        _VARIANTS[token] = transformer
+        return transformer
+
+    return decorator
+
+
+def _composed_factory(name: str):
+    """A factory rebuilding ``"base+token"`` from its options, or None when ``name`` is not composed."""
+    base_name, plus, token = name.rpartition("+")
+    transformer = _VARIANTS.get(token.split("(", 1)[0]) if plus else None
+    if transformer is None or base_name not in _REGISTRY:
+        return None
+
+    def factory(base: str = base_name, base_options=None, **kwargs):
+        if base != base_name:
+            raise ValueError(f"model {name!r} is built on {base_name!r}, not {base!r}")
+        return transformer(get(base)(**dict(base_options or {})), **kwargs)
+
+    factory.__name__ = name
+    factory.__doc__ = transformer.__doc__
+    return factory
+
+
 def get(name: str):
     """The library's model factory called ``name``.
+
+    Composed names (``"rescorla_wagner+lapse"``, ``"pst_Q+perseveration(decay)+lapse"``) give
+    a factory that rebuilds the variant from its stored options (``base``, ``base_options``
+    and the transformer's keyword arguments).
 
     Raises
     ------
     KeyError
         For an unknown name; the message lists the nearest names.
     """
-    if name in _REGISTRY:
+    if dict.__contains__(_REGISTRY, name):
         return _REGISTRY[name]
+    composed = _composed_factory(name) if isinstance(name, str) else None
+    if composed is not None:
+        return composed
     near = difflib.get_close_matches(name, builtins.list(_REGISTRY), n=3, cutoff=0.4)
     hint = f"; did you mean {', '.join(near)}?" if near else ""
     raise KeyError(f"unknown model {name!r}{hint} Available: {', '.join(sorted(_REGISTRY))}")

@@ -34,8 +34,6 @@ from ._registry import register, register_variant
 
 def _compose(model: Model, token: str, who: str, new_params: dict[str, Parameter], **changes: Any) -> Model:
     """The base model with ``new_params`` appended, renamed ``base+token``; functions in ``changes``."""
-    if not isinstance(model, Model):
-        raise TypeError(f"{who}() takes a bayesrl.Model, got {type(model).__name__}")
     clash = [k for k in new_params if k in model.params]
     if clash:
         raise ValueError(
@@ -53,6 +51,11 @@ def _compose(model: Model, token: str, who: str, new_params: dict[str, Parameter
         options=options,
         **changes,
     )
+
+
+def _check(model, who: str) -> None:
+    if not isinstance(model, Model):
+        raise TypeError(f"{who}() takes a bayesrl.Model, got {type(model).__name__}")
 
 
 def _base_params(model: Model):
@@ -133,6 +136,7 @@ def with_lapse(model: Model) -> Model:
     Wilson, R. C., & Collins, A. G. E. (2019). Ten simple rules for the computational modeling of
     behavioral data. *eLife*, 8, e49547 (the noisy / lapse choice rule).
     """
+    _check(model, "with_lapse")
     project, base_policy, k = _base_params(model), model.policy, model.n_options
     finfo = jnp.finfo(jnp.result_type(float))
 
@@ -194,6 +198,7 @@ def with_perseveration(model: Model, decay: bool = False) -> Model:
     rhesus monkeys. *J. Exp. Anal. Behav.*, 84, 555-579. Wilson, R. C., & Collins, A. G. E. (2019).
     Ten simple rules for the computational modeling of behavioral data. *eLife*, 8, e49547.
     """
+    _check(model, "with_perseveration")
     decay = bool(decay)
     project, n_options = _base_params(model), model.n_options
     init, base_policy, base_update = model.init_state, model.policy, model.update
@@ -260,6 +265,7 @@ def with_forgetting(model: Model, field: str = "q") -> Model:
     relation between reinforcement learning parameters and the influence of reinforcement history on
     choice behavior. *J. Math. Psychol.*, 66, 59-69.
     """
+    _check(model, "with_forgetting")
     path, shape = _value_path(model, field, "with_forgetting")
     if shape != (model.n_options,):
         raise ValueError(
@@ -323,6 +329,7 @@ def with_free_initial_value(model: Model, field: str = "q") -> Model:
     Katahira, K., Yuki, S., & Okanoya, K. (2017). Model-based estimation of subjective values using
     choice tasks with probabilistic feedback. *J. Math. Psychol.*, 79, 29-43.
     """
+    _check(model, "with_free_initial_value")
     if "forgetting" in _variant_tokens(model):
         raise ValueError(
             f"with_free_initial_value(): {model.name!r} already forgets toward its own initial values; "

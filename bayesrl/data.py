@@ -349,19 +349,40 @@ def prepare(
 
     # Order trials within participant (participants in order of first appearance).
     codes, uniques = pd.factorize(pid_series, sort=False)
+    bcodes = None
+    if "block" in cmap:
+        bvals = df[cmap["block"]]
+        if bvals.isna().any():
+            pos = int(np.flatnonzero(bvals.isna().to_numpy())[0])
+            raise DataError(f"column {cmap['block']!r} (block) is missing at {_where(df, pids, pos)}")
+        bcodes = pd.factorize(bvals)[0].astype(np.int64)
     sort_keys = [np.arange(len(df))]  # np.lexsort: the last key is the primary one
     if "trial" in cmap:
         tvals = _numeric(df, cmap["trial"], "trial", pids, allow_nan=False)
-        dup = pd.DataFrame({"p": codes, "t": tvals}).duplicated(keep=False).to_numpy()
+        keys = pd.DataFrame({"p": codes, "t": tvals})
+        if bcodes is not None and keys.duplicated().any():
+            # Trial numbers restart in each block (hBayesDM's multiple-block files): order
+            # blocks as they first appear in the participant's rows, then by trial.
+            keys["b"] = bcodes
+            block_first_row = pd.Series(np.arange(len(df))).groupby([codes, bcodes]).transform("min").to_numpy()
+            sort_keys.append(tvals)
+            sort_keys.append(block_first_row)
+        else:
+            sort_keys.append(tvals)
+        dup = keys.duplicated(keep=False).to_numpy()
         if dup.any():
             first = np.flatnonzero(dup)[0]
-            rows = np.flatnonzero(dup & (codes == codes[first]) & (tvals == tvals[first]))
+            same = dup & (codes == codes[first]) & (tvals == tvals[first])
+            where = ""
+            if "b" in keys:
+                same &= bcodes == bcodes[first]
+                where = f", {cmap['block']} {_py(df[cmap['block']].iloc[first])!r}"
+            rows = np.flatnonzero(same)
             raise DataError(
-                f"duplicate rows for participant {_py(pids[first])!r}, {cmap['trial']} {tvals[first]:g}: "
+                f"duplicate rows for participant {_py(pids[first])!r}{where}, {cmap['trial']} {tvals[first]:g}: "
                 f"rows {[_py(df.index[r]) for r in rows]}"
             )
-        sort_keys.append(tvals)
-    order = np.lexsort((*sort_keys, codes))  # by participant, then trial value, then row
+    order = np.lexsort((*sort_keys, codes))  # by participant, [block,] trial value, then row
 
     n_p = len(uniques)
     counts = np.bincount(codes, minlength=n_p)
@@ -388,13 +409,9 @@ def prepare(
     for canon, vals in extra.items():
         arrays[canon] = pad(np.where(ok, vals, 0.0), 0.0, np.float64)
     block_start = np.zeros((n_p, n_t), dtype=bool)
-    if "block" in cmap:
-        bvals = df[cmap["block"]]
-        if bvals.isna().any():
-            pos = int(np.flatnonzero(bvals.isna().to_numpy())[0])
-            raise DataError(f"column {cmap['block']!r} (block) is missing at {_where(df, pids, pos)}")
-        bcodes = pad(pd.factorize(bvals)[0].astype(np.int64), -1, np.int64)
-        block_start[:, 1:] = (bcodes[:, 1:] != bcodes[:, :-1]) & (row_index[:, 1:] >= 0)
+    if bcodes is not None:
+        padded = pad(bcodes, -1, np.int64)
+        block_start[:, 1:] = (padded[:, 1:] != padded[:, :-1]) & (row_index[:, 1:] >= 0)
     arrays["block_start"] = block_start
 
     return Dataset(

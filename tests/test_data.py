@@ -764,3 +764,26 @@ def test_fit_passes_columns_and_choice_base_to_prepare(monkeypatch, rw):
         brl.fit(rw, df, num_warmup=0, num_samples=1, num_chains=1, progress_bar=False)
     with pytest.raises(brl.DataError, match=r"participant 1, row 1 holds 2, outside 0\.\.1"):
         brl.fit(rw, df, columns={"outcome": "points"}, choice_base=0, num_warmup=0, num_samples=1, num_chains=1)
+
+
+def test_trial_numbers_restarting_in_each_block_are_ordered_by_block_then_trial():
+    # hBayesDM's multiple-block files number trials from 1 in every block
+    df = pd.DataFrame(
+        {
+            "subjID": [1, 1, 1, 1, 1, 2, 2, 2, 2],
+            "block": [1, 1, 2, 2, 2, 2, 2, 1, 1],  # participant 2 did block 2 first
+            "trial": [2, 1, 1, 3, 2, 1, 2, 1, 2],
+            "choice": [1, 2, 1, 2, 1, 2, 1, 2, 1],
+            "outcome": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+        }
+    )
+    rw = brl.models.rescorla_wagner()
+    data = prepare(df, rw)
+    np.testing.assert_array_equal(data.arrays["outcome"][0], [2.0, 1.0, 3.0, 5.0, 4.0])
+    np.testing.assert_array_equal(data.arrays["block_start"][0], [False, False, True, False, False])
+    np.testing.assert_array_equal(data.arrays["outcome"][1, :4], [6.0, 7.0, 8.0, 9.0])
+    np.testing.assert_array_equal(data.arrays["block_start"][1, :4], [False, False, True, False])
+    dup = df.copy()
+    dup.loc[4, "trial"] = 3  # block 2 of participant 1 now has trial 3 twice
+    with pytest.raises(brl.DataError, match=r"participant 1, block 2, trial 3: rows \[3, 4\]"):
+        prepare(dup, rw)

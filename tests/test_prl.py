@@ -83,12 +83,6 @@ def _multiple_b(tmp_path, model, **kwargs):
     return prepare(path, model, **kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DataError,
-    reason="data.prepare orders trials by (participant, trial) and rejects trial numbers that restart "
-    "in each block as duplicates; hBayesDM's multipleB files need (participant, block, trial)",
-)
 def test_hbayesdm_multiple_block_format_loads_unchanged(tmp_path):
     data = _multiple_b(tmp_path, brl.models.prl_rp())
     np.testing.assert_array_equal(data.arrays["block_start"], [[0, 0, 0, 1, 0], [0, 0, 1, 0, 0]])

@@ -10,7 +10,7 @@ from cases_prl import PRL_NAMES
 
 import bayesrl as brl
 from bayesrl import engine
-from bayesrl.data import DataError, prepare
+from bayesrl.data import prepare
 from bayesrl.simulate import simulate_batch
 
 # The first rows of hBayesDM's prl_exampleData.txt (tab-separated, outcome 1 / -1), cut to

@@ -14,7 +14,7 @@ from . import data as data_mod
 from .hierarchy import resolve_priors
 from .inference import pointwise_log_likelihood, run_nuts
 from .model import Model
-from .models import _REGISTRY
+from .models._registry import can_rebuild
 from .results import Fit, build_idata
 from .simulate import simulate_batch
 
@@ -38,7 +38,7 @@ def _key(seed, rng_key):
 
 
 def _model_metadata(model: Model, priors: dict) -> dict:
-    library = model.name in _REGISTRY and bool(model.options)
+    library = can_rebuild(model.name) and bool(model.options)
     return {
         "name": model.name,
         "library": library,
@@ -246,7 +246,7 @@ def simulate(
     n_participants: int | None = None,
     seed: int = 0,
     rng_key=None,
-    choice_base: int = 1,
+    choice_base: int | None = None,
 ) -> pd.DataFrame:
     """Simulate participants with the model's own ``policy`` and ``update``.
 
@@ -265,8 +265,9 @@ def simulate(
     n_participants : int, optional
     seed : int, default 0
     rng_key : jax.random key, optional
-    choice_base : {1, 0}, default 1
-        Code choices 1..K (hBayesDM) or 0..K-1.
+    choice_base : {None, 1, 0}
+        Code choices 1..K (hBayesDM) or 0..K-1; None uses the model's own coding when the task
+        fixes it (``model.choice_base``, e.g. 0 for the probabilistic selection task), else 1.
 
     Returns
     -------
@@ -275,6 +276,8 @@ def simulate(
         the task's fields (``outcome``...), and ``true_<param>`` columns with each
         participant's parameter values.
     """
+    if choice_base is None:
+        choice_base = 1 if model.choice_base is None else model.choice_base
     key = _key(seed, rng_key)
     key_p, key_sim = jax.random.split(key)
     table = _participant_params(model, params, group, n_participants, key_p)

@@ -7,22 +7,8 @@ import difflib
 
 import pandas as pd
 
-
-class _Registry(dict):
-    """Library factories by name; ``in`` also knows composed names such as ``"rescorla_wagner+lapse"``.
-
-    Iterating (and :func:`list_models`) gives the registered factories only; membership
-    answers whether :func:`get` can rebuild a model of that name, so saved fits of composed
-    variants are rebuilt by :func:`bayesrl.load_fit` like any library model.
-    """
-
-    def __contains__(self, name) -> bool:
-        if dict.__contains__(self, name):
-            return True
-        return isinstance(name, str) and _composed_factory(name) is not None
-
-
-_REGISTRY: dict = _Registry()
+#: Library model factories by name.
+_REGISTRY: dict = {}
 
 #: Model transformers (``with_lapse``...) by the token they add to a model's name (``"lapse"``).
 _VARIANTS: dict = {}
@@ -54,7 +40,7 @@ def _composed_factory(name: str):
     """A factory rebuilding ``"base+token"`` from its options, or None when ``name`` is not composed."""
     base_name, plus, token = name.rpartition("+")
     transformer = _VARIANTS.get(token.split("(", 1)[0]) if plus else None
-    if transformer is None or base_name not in _REGISTRY:
+    if transformer is None or not can_rebuild(base_name):
         return None
 
     def factory(base: str = base_name, base_options=None, **kwargs):
@@ -65,6 +51,11 @@ def _composed_factory(name: str):
     factory.__name__ = name
     factory.__doc__ = transformer.__doc__
     return factory
+
+
+def can_rebuild(name: str) -> bool:
+    """Whether :func:`get` can rebuild a model called ``name`` (library or composed variant)."""
+    return name in _REGISTRY or (isinstance(name, str) and _composed_factory(name) is not None)
 
 
 def get(name: str):
@@ -79,7 +70,7 @@ def get(name: str):
     KeyError
         For an unknown name; the message lists the nearest names.
     """
-    if dict.__contains__(_REGISTRY, name):
+    if name in _REGISTRY:
         return _REGISTRY[name]
     composed = _composed_factory(name) if isinstance(name, str) else None
     if composed is not None:

@@ -273,8 +273,9 @@ def simulate(
     -------
     pandas.DataFrame
         Long format that :func:`fit` reads: ``participant``, ``trial`` (1-based), ``choice``,
-        the task's fields (``outcome``...), and ``true_<param>`` columns with each
-        participant's parameter values.
+        the task's fields (``outcome``...), ``block`` when the task has several blocks (the
+        learner's state resets at each), and ``true_<param>`` columns with each participant's
+        parameter values.
     """
     if choice_base is None:
         choice_base = 1 if model.choice_base is None else model.choice_base
@@ -292,6 +293,10 @@ def simulate(
     for f in task.provides():
         if f in trials._fields:
             out[f] = np.asarray(trials[trials._fields.index(f)]).ravel()
+    if task.block_start is not None and np.any(task.block_start[1:]):
+        # write the blocks so that fitting the simulated table resets where the task did
+        block = np.asarray(task.inputs.get("block", np.cumsum(task.block_start) + (not task.block_start[0])))
+        out["block"] = np.tile(block, n_p)
     for p in model.param_names:
         out[f"true_{p}"] = np.repeat(table[p].to_numpy(), n_t)
     return pd.DataFrame(out)

@@ -62,3 +62,17 @@ def test_simulate_errors():
         brl.simulate(model, {"alpha": 0.5, "beta": 1.0}, task=brl.tasks.bandit([0.2, 0.3, 0.5], n_trials=5))
     with pytest.raises(ValueError, match="n_trials"):
         brl.tasks.bandit([0.7, 0.3])
+
+
+def test_simulated_blocks_are_written_so_a_refit_resets_where_the_task_did():
+    model = brl.models.prl_fictitious()
+    task = brl.tasks.probabilistic_reversal(30, n_blocks=3)
+    sim = brl.simulate(model, {"eta": 0.3, "alpha": 0.0, "beta": 2.0}, n_participants=2, task=task, seed=0)
+    assert sorted(sim["block"].unique()) == [1, 2, 3]
+    data = brl.data.prepare(sim, model)
+    expected = task.block_start & (np.arange(task.n_trials) > 0)
+    np.testing.assert_array_equal(data.arrays["block_start"], np.stack([expected, expected]))
+    one_block = brl.simulate(
+        brl.models.rescorla_wagner(), {"alpha": 0.3, "beta": 1.0}, task=brl.tasks.bandit([0.7, 0.3], 10)
+    )
+    assert "block" not in one_block.columns

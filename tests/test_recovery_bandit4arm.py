@@ -1,0 +1,107 @@
+"""Parameter recovery for the 4-armed / N-armed bandit family (statistical tier: ``pytest -m slow``).
+
+30 simulated participants x 200 trials per model, fitted with 2 chains of 300 + 300 draws.
+Each parameter with a threshold must recover its participants' values with a correlation of
+posterior means vs truth above it; parameters listed in ``POORLY_IDENTIFIED`` are measured and
+reported (docs/recovery_bandit4arm.md) but carry no threshold: at this design they are not
+recovered reliably. Run ``python tests/test_recovery_bandit4arm.py`` to print the table.
+"""
+
+import sys
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+import bayesrl as brl
+
+pytestmark = pytest.mark.slow
+
+N_PARTICIPANTS, N_TRIALS = 30, 200
+FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "seed": 0, "progress_bar": False}
+
+
+def _gain_loss_task():
+    p_gain = brl.tasks.random_walk_probabilities(N_TRIALS, 4, sd=0.05, lower=0.1, upper=0.9, seed=1)
+    p_loss = brl.tasks.random_walk_probabilities(N_TRIALS, 4, sd=0.05, lower=0.1, upper=0.9, seed=2)
+    return brl.tasks.gain_loss_bandit(p_gain, p_loss)
+
+
+def _drift_task():
+    return brl.tasks.drifting_bandit(N_TRIALS, 4, seed=3)
+
+
+# True group values on the unconstrained scale (mu, sigma) per parameter.
+_RATES = {"Arew": (-0.5, 0.5), "Apun": (-0.5, 0.5)}
+_SENS = {"R": (-1.2, 0.4), "P": (-1.2, 0.4)}
+_XI = {"xi": (-1.5, 0.4)}
+SETUPS = {
+    "bandit4arm_4par": (_gain_loss_task, {**_RATES, **_SENS}),
+    "bandit4arm_lapse": (_gain_loss_task, {**_RATES, **_SENS, **_XI}),
+    "bandit4arm_lapse_decay": (_gain_loss_task, {**_RATES, **_SENS, **_XI, "d": (-1.0, 0.5)}),
+    "bandit4arm_singleA_lapse": (_gain_loss_task, {"A": (-0.5, 0.5), **_SENS, **_XI}),
+    "bandit4arm_2par_lapse": (_gain_loss_task, {**_RATES, **_XI}),
+    "bandit4arm2_kalman_filter": (
+        _drift_task,
+        {
+            "lambda": (1.2, 0.4),
+            "theta": (0.0, 0.4),
+            "beta": (-1.1, 0.4),
+            "mu0": (1.0, 0.4),
+            "sigma0": (-0.3, 0.4),
+            "sigmaD": (-0.8, 0.4),
+        },
+    ),
+}
+
+# Measured once (docs/recovery_bandit4arm.md); thresholds sit at least 0.1 below the measured values.
+THRESHOLDS = {
+    "bandit4arm_4par": {"Arew": 0.6, "Apun": 0.6, "R": 0.85, "P": 0.7},  # measured 0.77, 0.79, 0.95, 0.86
+    "bandit4arm_singleA_lapse": {"A": 0.6, "R": 0.85, "P": 0.75},  # measured 0.78, 0.95, 0.88
+    "bandit4arm_2par_lapse": {"Arew": 0.4, "Apun": 0.5},  # measured 0.55, 0.66
+}
+# Measured but poorly identified at this design (no threshold): the lapse rate xi where outcomes are
+# small (2par_lapse: values stay within [-1, 1], so a flat softmax and a lapse look alike).
+POORLY_IDENTIFIED = {
+    "bandit4arm_singleA_lapse": {"xi": 0.31},
+    "bandit4arm_2par_lapse": {"xi": 0.17},
+}
+# bandit4arm2_kalman_filter is in SETUPS (run it with this file as a script) but has no pytest case:
+# one fit at these settings ran over 11 minutes on 2 shared cores without finishing (see the doc).
+
+
+def run_recovery(name):
+    """Simulate, fit and correlate: ({param: r}, fit seconds, fit, {param: r against shuffled truth})."""
+    make_task, truth_group = SETUPS[name]
+    model = brl.models.get(name)()
+    group = {f"{p}_{s}": v for p, (mu, sd) in truth_group.items() for s, v in (("mu", mu), ("sigma", sd))}
+    sim = brl.simulate(model, group=group, n_participants=N_PARTICIPANTS, task=make_task(), seed=11)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brl.fit(model, sim, **FIT)
+    seconds = time.perf_counter() - start
+    truth = sim.groupby("participant")[[f"true_{p}" for p in model.param_names]].first()
+    est = fit.participants().loc[truth.index]
+    corr = {p: float(np.corrcoef(est[f"{p}_mean"], truth[f"true_{p}"])[0, 1]) for p in model.param_names}
+    shuffled = np.random.default_rng(0).permutation(truth.to_numpy())  # rows of truth in the wrong order
+    control = {p: float(np.corrcoef(est[f"{p}_mean"], shuffled[:, i])[0, 1]) for i, p in enumerate(model.param_names)}
+    return corr, seconds, fit, control
+
+
+@pytest.mark.parametrize("name", sorted(THRESHOLDS))
+def test_participant_level_recovery(name):
+    corr, _, _, control = run_recovery(name)
+    for p, bar in THRESHOLDS[name].items():
+        assert corr[p] > bar, (name, p, corr[p], bar)
+        assert control[p] < bar, (name, p, control[p], bar)  # control: mismatched truth must fail the bar
+
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or sorted(SETUPS):
+        corr, seconds, fit, _ = run_recovery(name)
+        diag = fit.diagnostics(warn=False)
+        for p, r in corr.items():
+            print(f"| {name} | {p} | {r:.2f} | {seconds:.0f} |", flush=True)
+        print(f"# {name}: {diag}", flush=True)

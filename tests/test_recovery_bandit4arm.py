@@ -58,12 +58,17 @@ SETUPS = {
 # Measured once (docs/recovery_bandit4arm.md); thresholds sit at least 0.1 below the measured values.
 THRESHOLDS = {
     "bandit4arm_4par": {"Arew": 0.6, "Apun": 0.6, "R": 0.85, "P": 0.7},  # measured 0.77, 0.79, 0.95, 0.86
+    "bandit4arm_lapse": {"Arew": 0.6, "Apun": 0.6, "R": 0.85, "P": 0.7},  # measured 0.73, 0.72, 0.95, 0.83
+    "bandit4arm_lapse_decay": {"Arew": 0.55, "Apun": 0.45, "R": 0.8, "P": 0.65, "d": 0.75},  # 0.70 0.60 0.90 0.77 0.87
     "bandit4arm_singleA_lapse": {"A": 0.6, "R": 0.85, "P": 0.75},  # measured 0.78, 0.95, 0.88
     "bandit4arm_2par_lapse": {"Arew": 0.4, "Apun": 0.5},  # measured 0.55, 0.66
 }
-# Measured but poorly identified at this design (no threshold): the lapse rate xi where outcomes are
-# small (2par_lapse: values stay within [-1, 1], so a flat softmax and a lapse look alike).
+# Measured but poorly identified at this design (no threshold): the lapse rate xi in every model (true
+# values ~0.07, few lapses in 200 trials; in 2par_lapse the values stay within [-1, 1], so a flat
+# softmax and a lapse look alike).
 POORLY_IDENTIFIED = {
+    "bandit4arm_lapse": {"xi": 0.22},
+    "bandit4arm_lapse_decay": {"xi": 0.29},
     "bandit4arm_singleA_lapse": {"xi": 0.31},
     "bandit4arm_2par_lapse": {"xi": 0.17},
 }

@@ -11,7 +11,7 @@ from ._runtime import configure_compilation_cache, configure_host_devices
 configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
 configure_compilation_cache()  # later fits of same-shaped data skip most compilation
 
-from . import datasets, models, plots, tasks, transforms  # noqa: E402
+from . import datasets, models, plots, tasks, transforms, validate  # noqa: E402
 from .api import fit, simulate  # noqa: E402
 from .data import DataError  # noqa: E402
 from .model import Model  # noqa: E402
@@ -41,4 +41,5 @@ __all__ = [
     "tasks",
     "transforms",
     "unit",
+    "validate",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import keyword
 from collections import namedtuple
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,15 @@ from .transforms import Parameter
 
 #: Fields every trial carries, whatever the model.
 BASE_TRIAL_FIELDS = ("choice", "valid", "block_start")
+
+
+def field_name(name: str) -> str:
+    """The NamedTuple field for a parameter name: Python keywords get a trailing underscore.
+
+    hBayesDM has a parameter called ``lambda``; inside ``policy``/``update`` it is
+    ``params.lambda_``, everywhere else (priors, posterior, saved fits) ``lambda``.
+    """
+    return f"{name}_" if keyword.iskeyword(name) else name
 
 
 @functools.cache
@@ -124,8 +134,8 @@ class Model:
 
     @property
     def params_type(self) -> type:
-        """The NamedTuple type handed to ``policy``/``update`` as ``params``."""
-        return record_type("Params", self.param_names)
+        """The NamedTuple type handed to ``policy``/``update`` as ``params`` (keywords get ``_``)."""
+        return record_type("Params", tuple(field_name(k) for k in self.param_names))
 
     @property
     def trial_type(self) -> type:
@@ -134,7 +144,7 @@ class Model:
 
     def make_params(self, values: Mapping[str, Any]):
         """Build the ``params`` NamedTuple from a mapping of name to value (any shape)."""
-        return self.params_type(**{k: values[k] for k in self.param_names})
+        return self.params_type(**{field_name(k): values[k] for k in self.param_names})
 
     def renamed(self, names: Mapping[str, str], name: str | None = None, **changes) -> Model:
         """A copy whose parameters are called differently (e.g. hBayesDM's names).
@@ -161,7 +171,7 @@ class Model:
         inner_type = self.params_type
 
         def translate(p):
-            return inner_type(**{old: getattr(p, new) for old, new in new_of.items()})
+            return inner_type(**{field_name(old): getattr(p, field_name(new)) for old, new in new_of.items()})
 
         init_state, policy, update = self.init_state, self.policy, self.update
         return dataclasses.replace(

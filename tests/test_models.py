@@ -246,3 +246,29 @@ def test_half_cauchy_group_scale_prior_is_available():
     assert priors["beta"].sigma_family == "halfcauchy" and priors["alpha"].sigma_family == "halfnormal"
     with pytest.raises(ValueError, match="sigma_family"):
         resolve_priors(model, {"beta": {"sigma_family": "cauchy"}})
+
+
+def test_keyword_parameter_names_reach_the_functions_with_an_underscore():
+    """hBayesDM's ``lambda``: ``params.lambda_`` inside the model, ``lambda`` everywhere else."""
+    from typing import NamedTuple
+
+    class S(NamedTuple):
+        q: jnp.ndarray
+
+    model = brl.Model(
+        name="kw",
+        params={"lambda": brl.unit(), "beta": brl.positive(upper=5)},
+        init_state=lambda n, p: S(jnp.zeros(n)),
+        policy=lambda s, p, t: p.beta * s.q,
+        update=lambda s, p, t: S(s.q.at[t.choice].add(p.lambda_ * (t.outcome - s.q[t.choice]))),
+    )
+    assert model.param_names == ("lambda", "beta") and model.params_type._fields == ("lambda_", "beta")
+    renamed = model.renamed({"beta": "tau"})
+    data = prepare(ragged_table(np.random.default_rng(0), {"outcome": lambda r: 1.0}, n_options=2), model)
+    a = engine.log_likelihood(
+        model, model.make_params({"lambda": np.full(4, 0.3), "beta": np.full(4, 2.0)}), data.trials(model)
+    )
+    b = engine.log_likelihood(
+        renamed, renamed.make_params({"lambda": np.full(4, 0.3), "tau": np.full(4, 2.0)}), data.trials(model)
+    )
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b))

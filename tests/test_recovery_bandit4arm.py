@@ -8,18 +8,16 @@ recovered reliably. Run ``python tests/test_recovery_bandit4arm.py`` to print th
 """
 
 import sys
-import time
-import warnings
 
-import numpy as np
 import pytest
 
 import bayesrl as brl
+from bayesrl.validate import parameter_recovery
 
 pytestmark = pytest.mark.slow
 
 N_PARTICIPANTS, N_TRIALS = 30, 200
-FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "seed": 0, "progress_bar": False}
+FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "seed": 0}
 
 
 def _gain_loss_task():
@@ -77,36 +75,24 @@ POORLY_IDENTIFIED = {
 
 
 def run_recovery(name):
-    """Simulate, fit and correlate: ({param: r}, fit seconds, fit, {param: r against shuffled truth})."""
+    """Simulate (seed 11), fit and compare: a :class:`bayesrl.validate.Recovery`."""
     make_task, truth_group = SETUPS[name]
-    model = brl.models.get(name)()
     group = {f"{p}_{s}": v for p, (mu, sd) in truth_group.items() for s, v in (("mu", mu), ("sigma", sd))}
-    sim = brl.simulate(model, group=group, n_participants=N_PARTICIPANTS, task=make_task(), seed=11)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = brl.fit(model, sim, **FIT)
-    seconds = time.perf_counter() - start
-    truth = sim.groupby("participant")[[f"true_{p}" for p in model.param_names]].first()
-    est = fit.participants().loc[truth.index]
-    corr = {p: float(np.corrcoef(est[f"{p}_mean"], truth[f"true_{p}"])[0, 1]) for p in model.param_names}
-    shuffled = np.random.default_rng(0).permutation(truth.to_numpy())  # rows of truth in the wrong order
-    control = {p: float(np.corrcoef(est[f"{p}_mean"], shuffled[:, i])[0, 1]) for i, p in enumerate(model.param_names)}
-    return corr, seconds, fit, control
+    return parameter_recovery(brl.models.get(name)(), make_task(), group, N_PARTICIPANTS, seed=11, **FIT)
 
 
 @pytest.mark.parametrize("name", sorted(THRESHOLDS))
 def test_participant_level_recovery(name):
-    corr, _, _, control = run_recovery(name)
+    table = run_recovery(name).table
+    print(f"\n{name}\n{table.round(2)}")
     for p, bar in THRESHOLDS[name].items():
-        assert corr[p] > bar, (name, p, corr[p], bar)
-        assert control[p] < bar, (name, p, control[p], bar)  # control: mismatched truth must fail the bar
+        assert table.loc[p, "r"] > bar, (name, p, table.loc[p, "r"], bar)
+        assert table.loc[p, "r_shuffled"] < bar, (name, p)  # control: mismatched truth must fail the bar
 
 
 if __name__ == "__main__":
     for name in sys.argv[1:] or sorted(SETUPS):
-        corr, seconds, fit, _ = run_recovery(name)
-        diag = fit.diagnostics(warn=False)
-        for p, r in corr.items():
-            print(f"| {name} | {p} | {r:.2f} | {seconds:.0f} |", flush=True)
-        print(f"# {name}: {diag}", flush=True)
+        rec = run_recovery(name)
+        for p, r in rec.table["r"].items():
+            print(f"| {name} | {p} | {r:.2f} | {rec.seconds:.0f} |", flush=True)
+        print(f"# {name}: {rec.fit.diagnostics(warn=False)}", flush=True)

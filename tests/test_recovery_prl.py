@@ -8,13 +8,10 @@ sit below the values measured once (docs/recovery_prl.md) with a margin. Paramet
 poorly identified at this design carry no threshold (None) and are only reported.
 """
 
-import time
-import warnings
-
-import numpy as np
 import pytest
 
 import bayesrl as brl
+from bayesrl.validate import parameter_recovery
 
 pytestmark = pytest.mark.slow
 
@@ -46,41 +43,31 @@ def task():
 
 
 def run_recovery(name, seed=3):
-    """Simulate, fit and correlate; returns ({parameter: r}, {parameter: r against shuffled truth}, seconds)."""
-    model = brl.models.get(name)()
+    """Simulate, fit (300 warm-up, 300 draws, 2 chains, seed 0) and compare: a ``Recovery``."""
     group = {}
     for p, (mu, sigma) in GROUP[name].items():
         group[f"{p}_mu"], group[f"{p}_sigma"] = mu, sigma
-    sim = brl.simulate(model, group=group, n_participants=N_PARTICIPANTS, task=task(), seed=seed)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # diagnostics are reported in the table, not asserted
-        fit = brl.fit(model, sim, num_warmup=300, num_samples=300, num_chains=2, seed=0, progress_bar=False)
-    seconds = time.perf_counter() - start
-    truth = sim.groupby("participant")[[f"true_{p}" for p in model.param_names]].first()
-    est = fit.participants().loc[truth.index]
-    shuffle = np.random.default_rng(0).permutation(len(truth))
-    r, r_shuffled = {}, {}
-    for p in model.param_names:
-        r[p] = float(np.corrcoef(est[f"{p}_mean"], truth[f"true_{p}"])[0, 1])
-        r_shuffled[p] = float(np.corrcoef(est[f"{p}_mean"], truth[f"true_{p}"].to_numpy()[shuffle])[0, 1])
-    return r, r_shuffled, seconds
+    model = brl.models.get(name)()
+    return parameter_recovery(
+        model, task(), group, N_PARTICIPANTS, seed=seed, num_warmup=300, num_samples=300, num_chains=2
+    )
 
 
 @pytest.mark.parametrize("name", sorted(GROUP))
 def test_participant_level_recovery(name):
-    r, r_shuffled, _ = run_recovery(name)
+    table = run_recovery(name).table
+    print(f"\n{name}\n{table.round(2)}")
     for p, bar in THRESHOLDS[name].items():
         if bar is None:
             continue
-        assert r[p] > bar, (name, p, r[p], bar)
-        assert r_shuffled[p] < bar, (name, p, r_shuffled[p])  # control: shuffled truth fails the same bar
+        assert table.loc[p, "r"] > bar, (name, p, table.loc[p, "r"], bar)
+        assert table.loc[p, "r_shuffled"] < bar, (name, p)  # control: shuffled truth fails the same bar
 
 
 if __name__ == "__main__":  # measure the table in docs/recovery_prl.md
     import sys
 
     for name in sys.argv[1:] or sorted(GROUP):
-        r, r_shuffled, seconds = run_recovery(name)
-        for p in r:
-            print(f"| {name} | {p} | {r[p]:.2f} | {r_shuffled[p]:.2f} | {seconds:.0f} |", flush=True)
+        rec = run_recovery(name)
+        for p, row in rec.table.iterrows():
+            print(f"| {name} | {p} | {row.r:.2f} | {row.r_shuffled:.2f} | {rec.seconds:.0f} |", flush=True)

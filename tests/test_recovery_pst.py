@@ -6,17 +6,14 @@ the thresholds below sit about 0.15 under them (one seed measured). Every parame
 both models was recovered at this design, so each gets a bar.
 """
 
-import time
-import warnings
-
-import numpy as np
 import pytest
 
 import bayesrl as brl
+from bayesrl.validate import parameter_recovery
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = dict(num_warmup=300, num_samples=300, num_chains=2, progress_bar=False)
+SETTINGS = dict(num_warmup=300, num_samples=300, num_chains=2)
 
 DESIGNS = {
     "pst_Q": {
@@ -38,26 +35,15 @@ DESIGNS = {
 
 
 def recover(name, seed=5):
+    """Simulate (task and choices seeded by ``seed``), fit (seed 0) and compare: a ``Recovery``."""
     model = brl.models.get(name)()
-    task = brl.tasks.pst(200, seed=seed)
-    sim = brl.simulate(model, group=DESIGNS[name]["group"], n_participants=30, task=task, seed=seed, choice_base=0)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # short chains may warn about ESS; the bars below decide
-        fit = brl.fit(model, sim, seed=0, **SETTINGS)
-    seconds = time.perf_counter() - start
-    truth = sim.groupby("participant")[[f"true_{p}" for p in model.param_names]].first()
-    est = fit.participants().loc[truth.index]
-    r = {p: float(np.corrcoef(est[f"{p}_mean"], truth[f"true_{p}"])[0, 1]) for p in model.param_names}
-    return r, seconds, est, truth
+    return parameter_recovery(model, brl.tasks.pst(200, seed=seed), DESIGNS[name]["group"], 30, seed=seed, **SETTINGS)
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))
 def test_pst_participant_parameters_are_recovered(name):
-    r, seconds, est, truth = recover(name)
-    print(f"\n{name}: correlations {r}, fit {seconds:.0f} s")
+    rec = recover(name)
+    print(f"\n{name} (fit {rec.seconds:.0f} s)\n{rec.table.round(2)}")
     for p, bar in DESIGNS[name]["thresholds"].items():
-        assert r[p] > bar, (name, p, r[p])
-        # control: the same statistic against shuffled truth fails the bar
-        shuffled = np.random.default_rng(0).permutation(truth[f"true_{p}"].to_numpy())
-        assert np.corrcoef(est[f"{p}_mean"], shuffled)[0, 1] < bar, (name, p)
+        assert rec.table.loc[p, "r"] > bar, (name, p, rec.table.loc[p, "r"])
+        assert rec.table.loc[p, "r_shuffled"] < bar, (name, p)  # control: shuffled truth fails the bar

@@ -13,14 +13,12 @@ All models take any number of arms (``n_options``, default 4 as in hBayesDM; hBa
 
 from __future__ import annotations
 
-import dataclasses
-import keyword
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
-from ..model import Model, record_type
+from ..model import Model
 from ..transforms import Prior, bounded, unit
 from ._registry import register
 
@@ -409,28 +407,6 @@ def bandit4arm_2par_lapse(n_options: int = 4) -> Model:
     )
 
 
-def _safe(name: str) -> str:
-    return f"{name}_" if keyword.iskeyword(name) else name
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class _KeywordParamsModel(Model):
-    """A Model whose parameter names may be Python keywords (hBayesDM's ``lambda``).
-
-    ``namedtuple`` refuses keyword field names, so ``params`` carries ``lambda`` as the field
-    ``lambda_``; everything outside ``policy``/``update``/``init_state`` (the hierarchy, the
-    posterior, saved fits) keeps the name ``lambda``. A local workaround until
-    :class:`bayesrl.Model` supports such names itself.
-    """
-
-    @property
-    def params_type(self) -> type:
-        return record_type("Params", tuple(_safe(k) for k in self.param_names))
-
-    def make_params(self, values):
-        return self.params_type(**{_safe(k): values[k] for k in self.param_names})
-
-
 @register
 def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Model:
     r"""HBayesDM's ``bandit4arm2_kalman_filter``: Kalman-filter learning of drifting payoffs (Daw et al. 2006).
@@ -509,7 +485,7 @@ def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Mo
         lam = p.lambda_
         return KalmanState(lam * mean + (1.0 - lam) * p.theta, lam**2 * var + p.sigmaD**2)
 
-    return _KeywordParamsModel(
+    return Model(
         name="bandit4arm2_kalman_filter",
         params={
             "lambda": unit(wide),

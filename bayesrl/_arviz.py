@@ -76,7 +76,14 @@ def ess_rhat(data, var_names) -> tuple[dict, dict, dict]:
     tail = az.ess(post, method="tail")
     rhat = az.rhat(post)
     bulk, tail, rhat = (group(x, "posterior") if not isinstance(x, xr.Dataset) else x for x in (bulk, tail, rhat))
-    pick = lambda ds, f: {k: float(f(np.asarray(ds[k]))) for k in var_names}  # noqa: E731
+
+    def pick(ds, f):
+        out = {}
+        for k in var_names:
+            values = np.asarray(ds[k], dtype=float)
+            out[k] = float(f(values)) if np.isfinite(values).any() else float("nan")  # e.g. R-hat of one chain
+        return out
+
     return pick(bulk, np.nanmin), pick(tail, np.nanmin), pick(rhat, np.nanmax)
 
 

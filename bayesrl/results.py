@@ -211,7 +211,13 @@ class Fit:
                 f"target_accept (e.g. 0.95), or consider a centred parameterisation for well-informed "
                 f"parameters (centered=[...])."
             )
-        if not rhat[worst_r] <= rhat_max:
+        n_chains = int(np.asarray(stats["diverging"]).shape[0])
+        if n_chains < 2:
+            msgs.append(
+                "only one chain: R-hat cannot check convergence; run num_chains=4 (chains start from "
+                "different points, so disagreement reveals a posterior the sampler has not explored)."
+            )
+        elif not rhat[worst_r] <= rhat_max:
             msgs.append(
                 f"R-hat of {worst_r} is {rhat[worst_r]:.3f} (> {rhat_max}): chains disagree; run more "
                 f"warm-up and draws (num_warmup, num_samples) and check the trace plot."

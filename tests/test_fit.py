@@ -243,3 +243,21 @@ def test_mixed_type_participant_ids_are_kept_as_strings_and_saved(small_df, tmp_
     assert list(f.participants().index) == ["7", "s07", "3", "x", "5", "y"]
     f.save(tmp_path / "m.nc")
     assert list(brl.load_fit(tmp_path / "m.nc").participants().index) == ["7", "s07", "3", "x", "5", "y"]
+
+
+def test_a_single_chain_is_reported_without_a_nan_rhat_warning(small_df):
+    f = brl.fit(
+        brl.models.rescorla_wagner(),
+        small_df,
+        num_warmup=20,
+        num_samples=20,
+        num_chains=1,
+        seed=0,
+        progress_bar=False,
+        check=False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        diag = f.diagnostics(warn=False)
+    assert any("only one chain" in m for m in diag.messages)
+    assert not any("R-hat of" in m for m in diag.messages)

@@ -65,7 +65,7 @@ def parameter_recovery(
     group: dict,
     n_participants: int,
     *,
-    seed: int = 0,
+    simulation_seed: int = 0,
     hdi_prob: float = 0.9,
     quiet: bool = True,
     **fit_kwargs,
@@ -80,8 +80,8 @@ def parameter_recovery(
         Group-level values on the unconstrained scale, ``{"alpha_mu": .., "alpha_sigma": .., ...}``
         (as :func:`bayesrl.simulate` takes them).
     n_participants : int
-    seed : int, default 0
-        Seed of the simulation (the fit uses ``fit_kwargs.get("seed", 0)``).
+    simulation_seed : int, default 0
+        Seed of the simulation (the fit's own ``seed`` goes in ``fit_kwargs``, default 0).
     hdi_prob : float, default 0.9
         Interval used for ``coverage``.
     quiet : bool, default True
@@ -93,7 +93,7 @@ def parameter_recovery(
     -------
     Recovery
     """
-    sim = simulate(model, group=group, n_participants=n_participants, task=task, seed=seed)
+    sim = simulate(model, group=group, n_participants=n_participants, task=task, seed=simulation_seed)
     fit_kwargs.setdefault("progress_bar", False)
     start = time.perf_counter()
     with warnings.catch_warnings():

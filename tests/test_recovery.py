@@ -22,7 +22,14 @@ def recovery():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # a recovery fit must converge cleanly
         return parameter_recovery(
-            brl.models.rescorla_wagner(), task, TRUE_GROUP, 40, seed=11, quiet=False, num_warmup=1000, num_samples=1000
+            brl.models.rescorla_wagner(),
+            task,
+            TRUE_GROUP,
+            40,
+            simulation_seed=11,
+            quiet=False,
+            num_warmup=1000,
+            num_samples=1000,
         )
 
 

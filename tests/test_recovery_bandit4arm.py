@@ -78,7 +78,7 @@ def run_recovery(name):
     """Simulate (seed 11), fit and compare: a :class:`bayesrl.validate.Recovery`."""
     make_task, truth_group = SETUPS[name]
     group = {f"{p}_{s}": v for p, (mu, sd) in truth_group.items() for s, v in (("mu", mu), ("sigma", sd))}
-    return parameter_recovery(brl.models.get(name)(), make_task(), group, N_PARTICIPANTS, seed=11, **FIT)
+    return parameter_recovery(brl.models.get(name)(), make_task(), group, N_PARTICIPANTS, simulation_seed=11, **FIT)
 
 
 @pytest.mark.parametrize("name", sorted(THRESHOLDS))

@@ -49,7 +49,7 @@ def run_recovery(name, seed=3):
         group[f"{p}_mu"], group[f"{p}_sigma"] = mu, sigma
     model = brl.models.get(name)()
     return parameter_recovery(
-        model, task(), group, N_PARTICIPANTS, seed=seed, num_warmup=300, num_samples=300, num_chains=2
+        model, task(), group, N_PARTICIPANTS, simulation_seed=seed, num_warmup=300, num_samples=300, num_chains=2
     )
 
 

@@ -37,7 +37,9 @@ DESIGNS = {
 def recover(name, seed=5):
     """Simulate (task and choices seeded by ``seed``), fit (seed 0) and compare: a ``Recovery``."""
     model = brl.models.get(name)()
-    return parameter_recovery(model, brl.tasks.pst(200, seed=seed), DESIGNS[name]["group"], 30, seed=seed, **SETTINGS)
+    return parameter_recovery(
+        model, brl.tasks.pst(200, seed=seed), DESIGNS[name]["group"], 30, simulation_seed=seed, **SETTINGS
+    )
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))

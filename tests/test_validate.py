@@ -8,7 +8,14 @@ def test_parameter_recovery_returns_truth_estimates_and_a_table():
     model = brl.models.rescorla_wagner()
     group = {"alpha_mu": 0.0, "alpha_sigma": 0.5, "beta_mu": 0.0, "beta_sigma": 0.5}
     rec = parameter_recovery(
-        model, brl.tasks.bandit([0.8, 0.2], n_trials=40), group, 6, seed=2, num_warmup=30, num_samples=30, num_chains=1
+        model,
+        brl.tasks.bandit([0.8, 0.2], n_trials=40),
+        group,
+        6,
+        simulation_seed=2,
+        num_warmup=30,
+        num_samples=30,
+        num_chains=1,
     )
     assert list(rec.table.index) == ["alpha", "beta"]
     assert list(rec.table.columns) == ["r", "r_shuffled", "coverage", "rmse"]

@@ -11,7 +11,7 @@ GAIN_LOSS += ("bandit4arm_2par_lapse",)
 
 def gain_loss_oracle(model, p, a):
     """hBayesDM bandit4arm_*.stan, one participant, K arms (Stan writes K = 4)."""
-    name, k = model.name, model.n_options
+    k = model.n_options
     a_rew = p.get("Arew", p.get("A"))
     a_pun = p.get("Apun", p.get("A"))
     r_sens = p.get("R", 1.0)  # bandit4arm_2par_lapse has no R and P: outcomes enter unscaled
@@ -36,7 +36,7 @@ def gain_loss_oracle(model, p, a):
         pe_r = r_sens * rew - qr[c]
         pe_p = p_sens * los - qp[c]
         qr_c, qp_c = qr[c], qp[c]
-        if name == "bandit4arm_lapse_decay":
+        if "d" in p:  # bandit4arm_lapse_decay: decay of every arm instead of fictive updating
             qr = (1 - p["d"]) * qr
             qp = (1 - p["d"]) * qp
         else:
@@ -64,11 +64,28 @@ def kalman_oracle(model, p, a):
         c = int(a["choice"][t])
         out[t] = log_softmax(p["beta"] * mu_ev)[c]
         gain = sd_ev_sq[c] / (sd_ev_sq[c] + sigma_o**2)
-        pe = a["outcome"][t] - mu_ev[c]
+        payoff = a["outcome"][t] if "outcome" in a else a["gain"][t] - abs(a["loss"][t])  # banditNarm
+        pe = payoff - mu_ev[c]
         mu_ev[c] += gain * pe
         sd_ev_sq[c] *= 1 - gain
         mu_ev = mu_ev * p["lambda"] + (1 - p["lambda"]) * p["theta"]
         sd_ev_sq = sd_ev_sq * p["lambda"] ** 2 + p["sigmaD"] ** 2
+    return out
+
+
+def net_delta_oracle(model, p, a):
+    """hBayesDM banditNarm_delta.stan: Rescorla-Wagner on rew + los, los = -|loss|."""
+    k = model.n_options
+    out = np.zeros(len(a["choice"]))
+    ev = None
+    for t in range(len(out)):
+        if t == 0 or a["block_start"][t]:
+            ev = np.zeros(k)
+        if not a["valid"][t]:
+            continue
+        c = int(a["choice"][t])
+        out[t] = log_softmax(p["tau"] * ev)[c]
+        ev[c] += p["A"] * (a["gain"][t] - abs(a["loss"][t]) - ev[c])
     return out
 
 
@@ -142,6 +159,57 @@ register_case(
         make_model=lambda: brl.models.bandit4arm2_kalman_filter(n_options=3, sigma_o=6.0),
         make_table=kalman_table(3),
         make_task=kalman_task(3),
+        oracle=kalman_oracle,
+    ),
+)
+
+# hBayesDM's banditNarm_* names, with other numbers of arms.
+register_case(
+    "banditNarm_4par_3arm",
+    Case(
+        make_model=lambda: brl.models.banditNarm_4par(n_options=3),
+        make_table=gain_loss_table(3),
+        make_task=gain_loss_task(3),
+        oracle=gain_loss_oracle,
+    ),
+)
+register_case(
+    "banditNarm_lapse_decay_6arm",
+    Case(
+        make_model=lambda: brl.models.banditNarm_lapse_decay(n_options=6),
+        make_table=gain_loss_table(6),
+        make_task=gain_loss_task(6),
+        oracle=gain_loss_oracle,
+    ),
+)
+register_case(
+    "banditNarm_delta_5arm",
+    Case(
+        make_model=lambda: brl.models.banditNarm_delta(n_options=5),
+        make_table=gain_loss_table(5),
+        make_task=gain_loss_task(5),
+        oracle=net_delta_oracle,
+    ),
+)
+
+
+def net_payoff_table(n_options):
+    def make(rng):
+        columns = {
+            "gain": lambda r: float(r.integers(0, 101)),
+            "loss": lambda r: float(-r.integers(0, 30)),
+        }
+        return ragged_table(rng, columns, n_options=n_options)
+
+    return make
+
+
+register_case(
+    "banditNarm_kalman_filter_5arm",
+    Case(
+        make_model=lambda: brl.models.banditNarm_kalman_filter(n_options=5),
+        make_table=net_payoff_table(5),
+        make_task=lambda: brl.tasks.drifting_bandit(n_trials=60, n_options=5, fields="gain_loss", seed=4),
         oracle=kalman_oracle,
     ),
 )

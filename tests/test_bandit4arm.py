@@ -222,3 +222,55 @@ def test_drifting_bandit_pays_rounded_noise_around_one_shared_walk():
     assert float(fixed.respond(jax.random.PRNGKey(0), 0, 1)["outcome"]) == 100.0  # clipped to [1, 100]
     with pytest.raises(ValueError, match="only apply"):
         brl.tasks.drifting_bandit(means=np.zeros((5, 3)), decay=0.5)
+
+
+def test_drifting_bandit_can_pay_in_gain_and_loss_columns():
+    means = np.array([[30.0, -20.0]] * 4)
+    task = brl.tasks.drifting_bandit(means=means, payoff_sd=0.0, lower=-100, fields="gain_loss")
+    assert task.outcome_fields == ("gain", "loss")
+    key = jax.random.PRNGKey(0)
+    assert {k: float(v) for k, v in task.respond(key, 0, 0).items()} == {"gain": 30.0, "loss": 0.0}
+    assert {k: float(v) for k, v in task.respond(key, 0, 1).items()} == {"gain": 0.0, "loss": -20.0}
+    with pytest.raises(ValueError, match="fields must be"):
+        brl.tasks.drifting_bandit(10, fields="payoff")
+
+
+@pytest.mark.parametrize("suffix", ["4par", "lapse", "lapse_decay", "singleA_lapse", "2par_lapse"])
+def test_banditNarm_models_are_the_bandit4arm_models_for_n_arms(suffix):  # noqa: N802
+    narm = brl.models.get(f"banditNarm_{suffix}")(n_options=5)
+    four = brl.models.get(f"bandit4arm_{suffix}")(n_options=5)
+    assert narm.name == f"banditNarm_{suffix}" and narm.n_options == 5 and narm.params == four.params
+    assert brl.models.get(f"banditNarm_{suffix}")().n_options == 4  # hBayesDM's Narm when the file has 4 arms
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({
+        "subjID": np.repeat([1, 2], 30), "choice": rng.integers(1, 6, 60),
+        "gain": rng.choice([0.0, 1.0], 60), "loss": rng.choice([0.0, -1.0], 60),
+    })  # fmt: skip
+    data = prepare(df, narm)
+    params = narm.make_params({k: jnp.full((2,), 0.3) for k in narm.params})
+    np.testing.assert_allclose(
+        engine.log_likelihood(narm, params, data.trials(narm)), engine.log_likelihood(four, params, data.trials(four))
+    )
+
+
+def test_banditNarm_delta_and_kalman_read_the_net_payoff():  # noqa: N802
+    """gain - |loss| as one payoff: the same fit quantities as the outcome-column models given that payoff."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({
+        "subjID": np.repeat(["a", "b"], 25), "choice": rng.integers(1, 4, 50),
+        "gain": rng.integers(0, 80, 50).astype(float), "loss": rng.integers(-20, 21, 50).astype(float),
+    })  # fmt: skip
+    net = df.assign(outcome=df["gain"] - df["loss"].abs()).drop(columns=["gain", "loss"])
+    pairs = [
+        (brl.models.banditNarm_delta(3), brl.models.bandit2arm_delta(3)),
+        (brl.models.banditNarm_kalman_filter(3), brl.models.bandit4arm2_kalman_filter(3)),
+    ]
+    for narm, single in pairs:
+        assert narm.columns == ("gain", "loss") and narm.params.keys() == single.params.keys()
+        params = narm.make_params({k: jnp.full((2,), 0.4) for k in narm.params})
+        d_narm, d_single = prepare(df, narm), prepare(net, single)
+        np.testing.assert_allclose(
+            engine.log_likelihood(narm, params, d_narm.trials(narm)),
+            engine.log_likelihood(single, params, d_single.trials(single)),
+            rtol=1e-6,
+        )

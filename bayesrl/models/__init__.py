@@ -13,6 +13,15 @@ from ._bandit4arm import (
     bandit4arm_lapse_decay,
     bandit4arm_singleA_lapse,
 )
+from ._banditNarm import (
+    banditNarm_2par_lapse,
+    banditNarm_4par,
+    banditNarm_delta,
+    banditNarm_kalman_filter,
+    banditNarm_lapse,
+    banditNarm_lapse_decay,
+    banditNarm_singleA_lapse,
+)
 from ._common import QState, StickyQState
 from ._prl import (
     prl_ewa,
@@ -49,6 +58,13 @@ __all__ = [
     "bandit4arm_lapse",
     "bandit4arm_lapse_decay",
     "bandit4arm_singleA_lapse",
+    "banditNarm_2par_lapse",
+    "banditNarm_4par",
+    "banditNarm_delta",
+    "banditNarm_kalman_filter",
+    "banditNarm_lapse",
+    "banditNarm_lapse_decay",
+    "banditNarm_singleA_lapse",
     "StickyQState",
     "get",
     "list",

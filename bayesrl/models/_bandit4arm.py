@@ -467,6 +467,18 @@ def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Mo
     Daw, N. D., O'Doherty, J. P., Dayan, P., Seymour, B., & Dolan, R. J. (2006). Cortical
     substrates for exploratory decisions in humans. *Nature*, 441(7095), 876-879.
     """
+    return kalman_filter_model(
+        "bandit4arm2_kalman_filter",
+        n_options,
+        sigma_o=sigma_o,
+        payoff=lambda t: t.outcome,
+        columns=("outcome",),
+        citation="Daw et al. (2006); hBayesDM bandit4arm2_kalman_filter",
+    )
+
+
+def kalman_filter_model(name, n_options, *, sigma_o, payoff, columns, citation) -> Model:
+    """The Kalman-filter bandit with ``payoff(trial)`` as the observed payoff (one place for both spellings)."""
     wide = Prior(sigma_family="halfcauchy", sigma_scale=5.0)
     obs_var = float(sigma_o) ** 2
 
@@ -480,13 +492,13 @@ def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Mo
     def update(s, p, t):
         c = t.choice
         gain = s.var[c] / (s.var[c] + obs_var)
-        mean = s.mean.at[c].add(gain * (t.outcome - s.mean[c]))
+        mean = s.mean.at[c].add(gain * (payoff(t) - s.mean[c]))
         var = s.var.at[c].multiply(1.0 - gain)
         lam = p.lambda_
         return KalmanState(lam * mean + (1.0 - lam) * p.theta, lam**2 * var + p.sigmaD**2)
 
     return Model(
-        name="bandit4arm2_kalman_filter",
+        name=name,
         params={
             "lambda": unit(wide),
             "theta": bounded(0.0, 100.0, wide),
@@ -499,8 +511,8 @@ def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Mo
         policy=policy,
         update=update,
         n_options=n_options,
-        columns=("outcome",),
+        columns=columns,
         description="Kalman filter on drifting payoffs, softmax of the means",
-        citation="Daw et al. (2006); hBayesDM bandit4arm2_kalman_filter",
+        citation=citation,
         options={"n_options": n_options, "sigma_o": sigma_o},
     )

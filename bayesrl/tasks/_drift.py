@@ -68,6 +68,7 @@ def drifting_bandit(
     payoff_sd: float = 4.0,
     lower: float = 1.0,
     upper: float = 100.0,
+    fields: str = "outcome",
     seed: int = 0,
     **walk,
 ) -> Task:
@@ -90,6 +91,10 @@ def drifting_bandit(
         :math:`\sigma_O`, the payoff noise around the mean.
     lower, upper : float, default 1, 100
         Payoffs are clipped to this range.
+    fields : {"outcome", "gain_loss"}
+        ``"outcome"``: the payoff in one field ``outcome`` (``bandit4arm2_kalman_filter``);
+        ``"gain_loss"``: positive payoffs in ``gain`` and negative ones in ``loss`` (the other
+        field 0), the columns of hBayesDM's ``banditNarm_*`` models.
     seed : int, default 0
         Seed of the random walk.
     **walk
@@ -98,7 +103,7 @@ def drifting_bandit(
     Returns
     -------
     Task
-        Outcome field ``outcome``: the payoff of the chosen arm.
+        Outcome field ``outcome`` (or ``gain`` and ``loss``): the payoff of the chosen arm.
 
     References
     ----------
@@ -109,6 +114,8 @@ def drifting_bandit(
         means = drifting_means(n_trials, n_options, seed=seed, **walk)
     elif walk:
         raise ValueError(f"drifting_bandit(): {sorted(walk)} only apply when means is not given")
+    if fields not in ("outcome", "gain_loss"):
+        raise ValueError(f"drifting_bandit(): fields must be 'outcome' or 'gain_loss', got {fields!r}")
     m = np.asarray(means, dtype=float)
     if m.ndim != 2 or m.shape[1] < 2:
         raise ValueError(f"drifting_bandit(): means must be (n_trials, option) with >= 2 options, got {m.shape}")
@@ -116,12 +123,15 @@ def drifting_bandit(
 
     def respond(key, t, choice):
         payoff = jnp.round(table[t, choice] + payoff_sd * jax.random.normal(key, dtype=table.dtype))
-        return {"outcome": jnp.clip(payoff, lower, upper)}
+        payoff = jnp.clip(payoff, lower, upper)
+        if fields == "outcome":
+            return {"outcome": payoff}
+        return {"gain": jnp.maximum(payoff, 0.0), "loss": jnp.minimum(payoff, 0.0)}
 
     return Task(
         name="drifting_bandit",
         n_options=m.shape[1],
         n_trials=m.shape[0],
         respond=respond,
-        outcome_fields=("outcome",),
+        outcome_fields=("outcome",) if fields == "outcome" else ("gain", "loss"),
     )

@@ -43,6 +43,33 @@ def learn(model, params, state, trial):
     return _select(trial.valid, model.update(state, params, trial), state)
 
 
+def scan_trials(model, params, trials, emit):
+    """The trial loop: :func:`observe` then :func:`learn` over one participant's trials, observed choices fed in.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple of scalars
+    trials : Trial NamedTuple, each field shape (trial,)
+    emit : callable
+        ``emit(state, logits, trial, next_state) -> pytree``: what to keep of each trial, from
+        the state the choice was made from, its logits, the trial and the state after it.
+
+    Returns
+    -------
+    pytree
+        ``emit``'s output with a leading ``trial`` axis.
+    """
+
+    def body(state, trial):
+        state, logits_ = observe(model, params, state, trial)
+        new = learn(model, params, state, trial)
+        return new, emit(state, logits_, trial, new)
+
+    _, out = lax.scan(body, model.init_state(model.n_options, params), trials)
+    return out
+
+
 def participant_logits(model, params, trials):
     """Logits of one participant's trials, observed choices fed in.
 
@@ -56,13 +83,46 @@ def participant_logits(model, params, trials):
     -------
     jax.Array, shape (trial, option)
     """
+    return scan_trials(model, params, trials, lambda state, logits_, trial, new: logits_)
 
-    def body(state, trial):
-        state, logits = observe(model, params, state, trial)
-        return learn(model, params, state, trial), logits
 
-    _, logits = lax.scan(body, model.init_state(model.n_options, params), trials)
-    return logits
+def participant_latents(model, params, trials):
+    """Everything a model-based analysis reads off one participant's trials, observed choices fed in.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple of scalars
+    trials : Trial NamedTuple, each field shape (trial,)
+
+    Returns
+    -------
+    states : State, each field shape (trial, ...)
+        The state each choice was made from (after a block-start reset, before ``update``).
+    logits : jax.Array, shape (trial, option)
+    latents : dict of str to jax.Array, each shape (trial,)
+        :meth:`bayesrl.Model.trial_latents`, NaN on trials that are not valid.
+
+    Raises
+    ------
+    ValueError
+        When the model's ``latents`` returns something other than scalars.
+    """
+
+    def emit(state, logits_, trial, new):
+        extra = {}
+        for name, value in model.trial_latents(state, params, trial, new).items():
+            value = jnp.asarray(value)
+            if value.shape != ():
+                raise ValueError(
+                    f"latent {name!r} of model {model.name!r} has shape {value.shape}; latents must be scalars "
+                    "(put per-option quantities in the state, which is reported field by field)"
+                )
+            value = value.astype(jnp.result_type(value, float))
+            extra[name] = jnp.where(trial.valid, value, jnp.nan)
+        return state, logits_, extra
+
+    return scan_trials(model, params, trials, emit)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -80,6 +140,25 @@ def logits(model, params, trials):
     jax.Array, shape (participant, trial, option)
     """
     return jax.vmap(participant_logits, in_axes=(None, 0, 0))(model, params, trials)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def latents(model, params, trials):
+    """:func:`participant_latents` for every participant (compiled once per model and shape).
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple, each field shape (participant,)
+    trials : Trial NamedTuple, each field shape (participant, trial)
+
+    Returns
+    -------
+    states : State, each field shape (participant, trial, ...)
+    logits : jax.Array, shape (participant, trial, option)
+    latents : dict of str to jax.Array, each shape (participant, trial)
+    """
+    return jax.vmap(participant_latents, in_axes=(None, 0, 0))(model, params, trials)
 
 
 def choice_log_prob(logits_, choice, valid):

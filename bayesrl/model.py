@@ -4,6 +4,12 @@
 - ``policy(state, params, trial) -> logits``: shape ``(option,)``, before feedback;
 - ``update(state, params, trial) -> State``: the learning rule once choice and outcome are seen.
 
+Optionally, ``latents(state, params, trial, next_state) -> {name: scalar}`` names the
+trial-wise quantities a model-based analysis wants (prediction error, chosen value,
+associability...). Without it, a model whose state has a value vector ``q`` (one entry per
+option) and whose trials have an ``outcome`` reports ``chosen_value`` and
+``prediction_error`` (:func:`default_latents`).
+
 ``params`` is a NamedTuple with one scalar per parameter (``params.alpha``) and ``trial`` a
 NamedTuple with one trial's fields (``trial.choice``, ``trial.outcome``, ``trial.valid``,
 ``trial.block_start`` and any other column the model lists). No batch axes: the engine adds
@@ -42,6 +48,44 @@ def record_type(name: str, fields: tuple[str, ...]) -> type:
     return namedtuple(name, fields)
 
 
+def find_field(state, name: str):
+    """The field ``name`` of a state, looking through wrappers' ``base`` fields; None when absent.
+
+    Variants such as :func:`bayesrl.models.with_perseveration` wrap the base model's state as
+    ``State(base=..., ...)``; this finds ``state.base.q`` as well as ``state.q``.
+    """
+    fields = getattr(state, "_fields", ())
+    if name in fields:
+        return getattr(state, name)
+    if "base" in fields:
+        return find_field(state.base, name)
+    return None
+
+
+def default_latents(model, state, params, trial, next_state) -> dict:
+    """The latents of a model that defines none: chosen value and prediction error of a value vector ``q``.
+
+    Parameters
+    ----------
+    model : Model
+    state : the State the choice is made from
+    params : Params NamedTuple of scalars
+    trial : Trial NamedTuple of scalars
+    next_state : the State after ``update``
+
+    Returns
+    -------
+    dict of str to scalar
+        ``{"chosen_value": q[choice], "prediction_error": outcome - q[choice]}`` when the state
+        holds ``q`` of shape ``(option,)`` and the trial an ``outcome``; else empty.
+    """
+    q = find_field(state, "q")
+    if q is None or "outcome" not in trial._fields or tuple(q.shape) != (model.n_options,):
+        return {}
+    chosen = q[trial.choice]
+    return {"chosen_value": chosen, "prediction_error": trial.outcome - chosen}
+
+
 @dataclass(frozen=True, eq=False)  # hashed by identity: a model is a static argument of jit
 class Model:
     """A learning model: parameters plus ``init_state``, ``policy`` and ``update``.
@@ -71,6 +115,17 @@ class Model:
     options : mapping
         Keyword arguments that rebuild a library model (``bayesrl.models.<name>(**options)``);
         empty for custom models.
+    latents : callable, optional
+        ``latents(state, params, trial, next_state) -> {name: scalar}``: trial-wise quantities
+        for model-based analyses (e.g. ``{"prediction_error": ..., "associability": ...}``),
+        from the state the choice was made from and the state after ``update``. Reported by
+        :meth:`bayesrl.Fit.latents` beside the state's fields and the choice probabilities;
+        NaN on trials without a choice. None uses :func:`default_latents`.
+    inputs : tuple of str, default ()
+        The ``columns`` whose values do not depend on the choice (a cue, the pair offered,
+        outcomes shown for every option). A generative posterior predictive simulation can
+        replay these from the data; any other column is feedback to the choice (the outcome of
+        the chosen option) and needs a task environment to be simulated.
 
     Examples
     --------
@@ -107,6 +162,8 @@ class Model:
     description: str = ""
     citation: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
+    latents: Callable[..., Mapping[str, Any]] | None = None
+    inputs: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.params:
@@ -126,6 +183,12 @@ class Model:
             raise ValueError(f"columns must not repeat the base trial fields {sorted(clash)}")
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "columns", tuple(self.columns))
+        object.__setattr__(self, "inputs", tuple(self.inputs))
+        stray = [c for c in self.inputs if c not in self.columns]
+        if stray:
+            raise ValueError(f"inputs {stray} of model {self.name!r} are not among its columns {list(self.columns)}")
+        if self.latents is not None and not callable(self.latents):
+            raise TypeError(f"latents of model {self.name!r} must be a function or None")
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -141,6 +204,26 @@ class Model:
     def trial_type(self) -> type:
         """The NamedTuple type handed to ``policy``/``update`` as ``trial``."""
         return record_type("Trial", BASE_TRIAL_FIELDS + self.columns)
+
+    def trial_latents(self, state, params, trial, next_state) -> dict:
+        """The model's trial-wise latents: its ``latents`` function, or :func:`default_latents`.
+
+        Parameters
+        ----------
+        state : State
+            The state the choice is made from (after a block-start reset).
+        params : Params NamedTuple of scalars
+        trial : Trial NamedTuple of scalars
+        next_state : State
+            The state after ``update``.
+
+        Returns
+        -------
+        dict of str to scalar
+        """
+        if self.latents is None:
+            return default_latents(self, state, params, trial, next_state)
+        return dict(self.latents(state, params, trial, next_state))
 
     def make_params(self, values: Mapping[str, Any]):
         """Build the ``params`` NamedTuple from a mapping of name to value (any shape)."""
@@ -173,7 +256,7 @@ class Model:
         def translate(p):
             return inner_type(**{field_name(old): getattr(p, field_name(new)) for old, new in new_of.items()})
 
-        init_state, policy, update = self.init_state, self.policy, self.update
+        init_state, policy, update, latents = self.init_state, self.policy, self.update, self.latents
         return dataclasses.replace(
             self,
             name=name or self.name,
@@ -181,6 +264,7 @@ class Model:
             init_state=lambda n, p: init_state(n, translate(p)),
             policy=lambda s, p, t: policy(s, translate(p), t),
             update=lambda s, p, t: update(s, translate(p), t),
+            latents=None if latents is None else (lambda s, p, t, n: latents(s, translate(p), t, n)),
             **changes,
         )
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from . import _arviz
+from . import _arviz, predictive
 from .data import Dataset
 from .models import get as get_model
 
@@ -319,12 +319,139 @@ class Fit:
         elpd = float(elpd_i.sum())
         return pd.Series({"elpd_waic": elpd, "se": se, "p_waic": float(p_waic.sum()), "waic": -2 * elpd, "n": n})
 
+    # --- trial-wise regressors and posterior predictive checks -------------------------------
+    def latents(self, at: str = "mean", *, num_draws: int | None = 200, seed: int = 0) -> pd.DataFrame:
+        """Trial-wise latents for model-based analyses (fMRI/EEG regressors), one row per input row.
+
+        Each participant's observed trials are replayed through the likelihood's own trial
+        loop (:func:`bayesrl.engine.latents`, observed choices and outcomes fed in), emitting
+        on every trial the state the choice was made from, the choice probabilities and the
+        model's own latents (:attr:`bayesrl.Model.latents`).
+
+        Parameters
+        ----------
+        at : {"mean", "draws"}
+            ``"mean"``: at each participant's posterior-mean parameters on the natural
+            (constrained) scale, e.g. the mean of the ``alpha`` draws in [0, 1] (not the
+            transform of a mean on the unconstrained scale). ``"draws"``: every latent averaged
+            over posterior draws (the posterior mean of the latent; latents are nonlinear in
+            the parameters, so the two differ).
+        num_draws : int or None, default 200
+            With ``at="draws"``: draws used, ``num_draws // num_chains`` from each chain (a
+            seeded random subset); None uses every draw.
+        seed : int, default 0
+            Seed of the draw subset.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per row of the fitted table, in the table's row order (row ``i`` is row ``i``
+            of the input, so ``frame.index = df.index`` aligns it to your DataFrame). Columns:
+
+            - ``participant`` (original id), ``trial`` (position among the participant's trials,
+              0-based, the ``trial`` coordinate of ``fit.idata``), ``block`` (blocks started
+              before this trial, 0 for the first), ``row`` (0-based position in the input
+              table), ``masked`` (True where the choice is missing), ``choice`` (the observed
+              choice in the data's coding, ``<NA>`` where masked);
+            - the state the choice was made from (after a block-start reset, before learning),
+              one column per field, vector fields per option in the data's choice coding
+              (``q_1``, ``q_2`` for choices coded 1..2; fields that are not one per option, such
+              as the six stimulus values of ``pst_Q``, are numbered from 1);
+            - ``prob_<option>``: the choice probabilities, and ``prob_chosen``: the probability
+              of the observed choice (NaN on masked trials);
+            - the model's latents, NaN on masked trials: by default ``chosen_value`` and
+              ``prediction_error`` (``outcome - q[choice]``) for models with a value vector
+              ``q``; models define their own (``associability`` and ``learning_rate`` for
+              ``rescorla_wagner_pearce_hall``, ``kalman_gain`` and ``chosen_variance`` for
+              the Kalman filters, reward and punishment prediction errors for ``bandit4arm_*``).
+
+        Raises
+        ------
+        ValueError
+            For an unknown ``at``, a bad ``num_draws``, or a fit without its model (a custom
+            model loaded from a file without ``model=``).
+
+        Examples
+        --------
+        >>> lat = fit.latents()  # doctest: +SKIP
+        >>> lat.loc[~lat.masked, ["participant", "trial", "prediction_error"]]  # doctest: +SKIP
+        """
+        return predictive.latent_table(self, at, num_draws=num_draws, seed=seed)
+
+    def posterior_predictive(self, mode: str = "one_step", *, num_draws: int | None = 200, seed: int = 0, task=None):
+        """Posterior predictive choices, stored in ``fit.idata``'s ``posterior_predictive`` group.
+
+        Both modes run the model's own step functions: ``"one_step"`` the likelihood's loop
+        (:func:`bayesrl.engine.logits`) and ``"generative"`` the simulator
+        (:func:`bayesrl.simulate.simulate_batch`).
+
+        Parameters
+        ----------
+        mode : {"one_step", "generative"}
+            ``"one_step"``: one-step-ahead predictions, each trial's choice probabilities given
+            the participant's own observed choices and outcomes so far, and a choice drawn from
+            them. ``"generative"``: whole sessions simulated from each draw, the model's choices
+            feeding its own learning; feedback comes from ``task``.
+        num_draws : int or None, default 200
+            Posterior draws used, ``num_draws // num_chains`` from each chain (at least one; a
+            seeded random subset, the same draw indices in every chain); None uses every draw.
+        seed : int, default 0
+            Seed of the draw subset and of the simulated choices (same seed, same result).
+        task : bayesrl.tasks.Task, optional
+            The environment of a generative simulation, e.g. ``brl.tasks.bandit([0.7, 0.3],
+            n_trials=100)``; every participant plays its ``n_trials`` trials. Without a task the
+            observed schedule is replayed, which is only possible when no column the model
+            reads depends on the choice (every column is in ``model.inputs``): for a bandit the
+            outcome an unchosen arm would have paid was never observed, so a task is required.
+            Not used by ``"one_step"``.
+
+        Returns
+        -------
+        xarray.Dataset
+            The ``posterior_predictive`` group (it replaces one already there):
+
+            - ``choice`` : int, dims (chain, draw, participant, trial): simulated choices,
+              0-based as ``observed_data``'s ``choice``, -1 on trials without a choice
+              (masked or padded, and, one step ahead, wherever the data has none);
+            - ``choice_prob`` : float, dims (chain, draw, participant, trial, option): the
+              probabilities each simulated choice was drawn from (NaN where there is none);
+            - generative with a task: the model's columns the task produced (e.g.
+              ``outcome``), dims (chain, draw, participant, trial).
+
+            ``trial`` is the data's trial axis, or ``0..task.n_trials-1`` with a task; ``draw``
+            holds the posterior's draw indices. The attributes say the mode, number of draws
+            and seed. :meth:`save` writes the group with the rest of the fit.
+
+        Raises
+        ------
+        ValueError
+            For an unknown mode, a bad ``num_draws``, a fit without its model, a generative
+            simulation without a task of a model whose columns depend on the choice, or a
+            task whose options or fields do not match the model.
+
+        Examples
+        --------
+        >>> pp = fit.posterior_predictive("one_step", num_draws=100)  # doctest: +SKIP
+        >>> pp["choice_prob"].mean(("chain", "draw"))  # doctest: +SKIP
+        """
+        if mode == "one_step":
+            if task is not None:
+                raise ValueError("task= is for mode='generative'; one-step predictions replay the observed trials")
+            group = predictive.one_step(self, num_draws=num_draws, seed=seed)
+        elif mode == "generative":
+            group = predictive.generative(self, num_draws=num_draws, seed=seed, task=task)
+        else:
+            raise ValueError(f"mode must be 'one_step' or 'generative', got {mode!r}")
+        _arviz.set_group(self.idata, "posterior_predictive", group)
+        return group
+
     # --- persistence ------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the fit to a netCDF file (no pickle), atomically.
 
         The file holds the posterior, log-likelihood, sample stats, the data (observed and
-        constant groups) and JSON metadata (model, settings, seed, versions).
+        constant groups), the posterior predictive group when :meth:`posterior_predictive` made
+        one, and JSON metadata (model, settings, seed, versions).
         """
         path = os.fspath(path)
         folder = os.path.dirname(os.path.abspath(path))

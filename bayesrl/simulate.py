@@ -43,19 +43,51 @@ def simulate_participant(model, params, task, key):
     block_start = jnp.zeros(n, bool) if task.block_start is None else jnp.asarray(task.block_start)
     fields = model.trial_type._fields
     inputs = {k: jnp.asarray(v) for k, v in task.inputs.items() if k in fields}
+    return simulate_schedule(model, params, key, block_start=block_start, inputs=inputs, respond=task.respond)
+
+
+def simulate_schedule(model, params, key, *, block_start, inputs, respond=None, valid=None):
+    """Simulate one participant over a schedule of trials: choices drawn from the logits.
+
+    The scan body is :func:`bayesrl.engine.observe`, a categorical draw from the logits, the
+    feedback, then :func:`bayesrl.engine.learn`: the steps the likelihood scores.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple of scalars
+    key : jax.random key
+    block_start : bool array, shape (trial,)
+    inputs : dict of str to array, each shape (trial,)
+        Trial fields fixed in advance (not depending on the choice).
+    respond : callable, optional
+        ``respond(key, t, choice) -> {field: scalar}``: the feedback to the drawn choice (a
+        task's ``respond``); None when every field the model reads is in ``inputs``.
+    valid : bool array, shape (trial,), optional
+        Trials on which a choice is made; the others draw a choice that changes nothing (the
+        state is kept, as for a masked trial in the data). Default: every trial.
+
+    Returns
+    -------
+    trials : Trial NamedTuple, each field shape (trial,)
+    logits : jax.Array, shape (trial, option)
+    """
+    n = block_start.shape[0]
+    fields = model.trial_type._fields
     xs = {"t": jnp.arange(n), "key": jax.random.split(key, n), "block_start": block_start, **inputs}
+    xs["valid"] = jnp.ones(n, bool) if valid is None else valid
     zero = jnp.zeros((), jnp.result_type(float))
 
     def body(state, x):
         k_choice, k_out = jax.random.split(x["key"])
         pre = {f: zero for f in fields}
-        pre.update(choice=jnp.zeros((), jnp.int32), valid=jnp.array(True), block_start=x["block_start"])
+        pre.update(choice=jnp.zeros((), jnp.int32), valid=x["valid"], block_start=x["block_start"])
         pre.update({k: x[k] for k in inputs})
         trial = model.trial_type(**pre)
         state, logit = observe(model, params, state, trial)
         choice = jax.random.categorical(k_choice, logit).astype(jnp.int32)
-        feedback = {k: v for k, v in task.respond(k_out, x["t"], choice).items() if k in fields}
-        trial = trial._replace(choice=choice, **feedback)
+        feedback = {} if respond is None else respond(k_out, x["t"], choice)
+        trial = trial._replace(choice=choice, **{k: v for k, v in feedback.items() if k in fields})
         return learn(model, params, state, trial), (trial, logit)
 
     _, (trials, logits) = lax.scan(body, model.init_state(model.n_options, params), xs)
@@ -82,3 +114,46 @@ def simulate_batch(model, params, task, key):
     keys = jax.random.split(key, n_p)
     run = jax.jit(jax.vmap(lambda p, k: simulate_participant(model, p, task, k)))
     return run(params, keys)
+
+
+def replay_batch(model, params, trials, key):
+    """Simulate choices over each participant's observed schedule of choice-independent inputs.
+
+    Only honest when nothing the model reads depends on the choice: every column of the model
+    must be one of its ``inputs`` (a cue, the pair offered, outcomes shown for every option).
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple, each field shape (participant,)
+    trials : Trial NamedTuple, each field shape (participant, trial)
+        The observed trials; their ``valid`` and ``block_start`` are kept and the model's
+        input columns replayed.
+    key : jax.random key
+
+    Returns
+    -------
+    trials : Trial NamedTuple, each field shape (participant, trial)
+        ``choice`` drawn (meaningless where ``valid`` is False).
+    logits : jax.Array, shape (participant, trial, option)
+
+    Raises
+    ------
+    ValueError
+        When a column of the model is feedback to the choice (not in ``model.inputs``).
+    """
+    feedback = [c for c in model.columns if c not in model.inputs]
+    if feedback:
+        raise ValueError(
+            f"cannot replay the observed schedule for model {model.name!r}: its columns {feedback} are "
+            "feedback to the choice, and what a simulated choice that differs from the observed one "
+            "would have earned is unknown; simulate with a task instead"
+        )
+    n_p = jnp.shape(params[0])[0]
+    keys = jax.random.split(key, n_p)
+
+    def one(p, t, k):
+        inputs = {c: getattr(t, c) for c in model.inputs}
+        return simulate_schedule(model, p, k, block_start=t.block_start, inputs=inputs, valid=t.valid)
+
+    return jax.jit(jax.vmap(one))(params, trials, keys)

@@ -30,3 +30,5 @@ def test_readme_code_runs(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "fit.nc").exists()
     assert namespace["fit2"].model.name == "rescorla_wagner"
     assert namespace["my_model"].param_names == ("alpha_pos", "alpha_neg", "beta")
+    assert len(namespace["lat"]) == len(namespace["df"]) and "prediction_error" in namespace["lat"]
+    assert namespace["sessions"]["choice"].dims == ("chain", "draw", "participant", "trial")

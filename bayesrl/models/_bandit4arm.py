@@ -118,12 +118,21 @@ def _gain_loss_model(
         q_pun = gain_loss_update(s.q_pun, t.choice, pun_scale(p) * _loss(t), alpha_pun(p), forget_pun(p))
         return GainLossState(q_rew, q_pun)
 
+    def latents(s, p, t, n):
+        c = t.choice
+        return {
+            "chosen_value": s.q_rew[c] + s.q_pun[c],
+            "prediction_error_reward": rew_scale(p) * t.gain - s.q_rew[c],
+            "prediction_error_punishment": pun_scale(p) * _loss(t) - s.q_pun[c],
+        }
+
     return Model(
         name=name,
         params=params,
         init_state=init,
         policy=policy,
         update=update,
+        latents=latents,
         n_options=n_options,
         columns=("gain", "loss"),
         options={"n_options": n_options},
@@ -158,7 +167,10 @@ def bandit4arm_4par(n_options: int = 4) -> Model:
         P(c_t = k) = \mathrm{softmax}_k(Q^r_t + Q^p_t).
 
     There is no separate inverse temperature: ``R`` and ``P`` scale the outcomes and so set
-    the choice's sensitivity to rewards and punishments. As hBayesDM's preprocessing does,
+    the choice's sensitivity to rewards and punishments. Latents (:meth:`bayesrl.Fit.latents`,
+    every gain/loss model): ``q_rew``/``q_pun`` of each arm, ``chosen_value``
+    :math:`Q^r_t(c_t) + Q^p_t(c_t)`, ``prediction_error_reward`` :math:`R\,g_t - Q^r_t(c_t)` and
+    ``prediction_error_punishment`` :math:`P\,l_t - Q^p_t(c_t)`. As hBayesDM's preprocessing does,
     the loss column is read as :math:`l_t = -|\mathrm{loss}|`, so losses coded as positive
     magnitudes are punishments too.
 
@@ -437,6 +449,10 @@ def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Mo
 
     The observation noise :math:`\sigma_O = 4` is fixed, as in hBayesDM.
 
+    Latents (:meth:`bayesrl.Fit.latents`): every arm's ``mean`` and ``var`` before the trial,
+    and ``chosen_value`` :math:`\mu_t(c_t)`, ``chosen_variance`` :math:`\sigma^2_t(c_t)`,
+    ``prediction_error`` :math:`o_t - \mu_t(c_t)` and ``kalman_gain`` :math:`\kappa_t`.
+
     Parameters
     ----------
     n_options : int, default 4
@@ -497,6 +513,15 @@ def kalman_filter_model(name, n_options, *, sigma_o, payoff, columns, citation) 
         lam = p.lambda_
         return KalmanState(lam * mean + (1.0 - lam) * p.theta, lam**2 * var + p.sigmaD**2)
 
+    def latents(s, p, t, n):
+        c = t.choice
+        return {
+            "chosen_value": s.mean[c],
+            "chosen_variance": s.var[c],
+            "prediction_error": payoff(t) - s.mean[c],
+            "kalman_gain": s.var[c] / (s.var[c] + obs_var),
+        }
+
     return Model(
         name=name,
         params={
@@ -510,6 +535,7 @@ def kalman_filter_model(name, n_options, *, sigma_o, payoff, columns, citation) 
         init_state=init,
         policy=policy,
         update=update,
+        latents=latents,
         n_options=n_options,
         columns=columns,
         description="Kalman filter on drifting payoffs, softmax of the means",

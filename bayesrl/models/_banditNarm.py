@@ -97,12 +97,17 @@ def banditNarm_delta(n_options: int = 4) -> Model:  # noqa: N802 - hBayesDM's na
     def update(state, p, trial):
         return QState(learning.delta_rule(state.q, trial.choice, _net_payoff(trial), p.A))
 
+    def latents(state, p, trial, next_state):
+        chosen = state.q[trial.choice]
+        return {"chosen_value": chosen, "prediction_error": _net_payoff(trial) - chosen}
+
     return Model(
         name="banditNarm_delta",
         params={"A": unit(), "tau": bounded(0.0, 5.0)},
         init_state=_init_q(0.0),
         policy=lambda s, p, t: policies.softmax(s.q, p.tau),
         update=update,
+        latents=latents,
         n_options=n_options,
         columns=("gain", "loss"),
         description="Rescorla-Wagner (A, tau) on the net payoff gain - |loss|",

@@ -11,6 +11,10 @@ Six models built from four pieces written once here:
 - :func:`indecision_logits`: the two-option logistic choice rule with an indecision point
   ``alpha``, ``P(first option) = 1 / (1 + exp(beta (alpha - (V_1 - V_2))))``.
 
+Latents (:meth:`bayesrl.Fit.latents`): ``chosen_value`` and ``prediction_error`` of the chosen
+option; the fictitious-update models add ``prediction_error_unchosen`` (:math:`-r_t - V_t(\bar c_t)`),
+``prl_ewa`` reports ``chosen_value`` and ``chosen_experience`` (:math:`n_t(c_t)`).
+
 hBayesDM's ``prl_*_multipleB`` models are these same models: they reset every value (all the
 state holds) at the start of each block and keep the parameters, which is what the engine does
 at each new value of the data's ``block`` column.
@@ -169,12 +173,21 @@ def _fictitious(name, *, rp: bool, with_alpha: bool, beta_max: float, descriptio
     def update(s, p, t):
         return QState(fictitious_update(s.q, t.choice, t.outcome, *rates(p)))
 
+    def latents(s, p, t, n):
+        c = t.choice
+        return {
+            "chosen_value": s.q[c],
+            "prediction_error": t.outcome - s.q[c],
+            "prediction_error_unchosen": -t.outcome - s.q[1 - c],
+        }
+
     return Model(
         name=name,
         params=params,
         init_state=_init_ev,
         policy=policy,
         update=update,
+        latents=latents,
         n_options=2,
         description=description,
         citation="Gläscher et al. (2009); hBayesDM " + name,
@@ -436,12 +449,16 @@ def prl_ewa(*, beta_max: float = 10.0) -> Model:
     def update(s, p, t):
         return ewa_update(s, t.choice, t.outcome, p.phi, p.rho)
 
+    def latents(s, p, t, n):
+        return {"chosen_value": s.ev[t.choice], "chosen_experience": s.ew[t.choice]}
+
     return Model(
         name="prl_ewa",
         params={"phi": unit(), "rho": unit(), "beta": bounded(0.0, beta_max)},
         init_state=_init_ewa,
         policy=lambda s, p, t: policies.softmax(s.ev, p.beta),
         update=update,
+        latents=latents,
         n_options=2,
         description="PRL experience-weighted attraction (phi, rho), softmax",
         citation="Ouden et al. (2013); hBayesDM prl_ewa",

@@ -46,6 +46,14 @@ def _chosen_stimulus(trial, n_stimuli):
     return jnp.where(trial.choice == 1, first, second)
 
 
+def _latents(n_stimuli):
+    def latents(state, p, trial, next_state):
+        chosen = state.q[_chosen_stimulus(trial, n_stimuli)]
+        return {"chosen_value": chosen, "prediction_error": trial.outcome - chosen}
+
+    return latents
+
+
 def _init(n_stimuli, initial_value):
     return lambda n, p: QState(jnp.full((n_stimuli,), initial_value, dtype=jnp.result_type(float)))
 
@@ -68,7 +76,9 @@ def pst_Q(*, n_stimuli: int = 6, beta_max: float = 10.0, initial_value: float = 
         P(\text{chose first}) = \mathrm{logistic}\big(\beta\,(Q_t(s_1) - Q_t(s_2))\big), \qquad
         Q_{t+1}(s_c) = Q_t(s_c) + \alpha\,(r_t - Q_t(s_c))
 
-    where ``s_c`` is the chosen stimulus; the other values are unchanged. The logits over the
+    where ``s_c`` is the chosen stimulus; the other values are unchanged. Latents
+    (:meth:`bayesrl.Fit.latents`): the six stimulus values ``q_1`` ... ``q_6`` (numbered as in
+    ``type``), ``chosen_value`` :math:`Q_t(s_c)` and ``prediction_error`` :math:`r_t - Q_t(s_c)`. The logits over the
     two choices are ``[beta * Q(s_2), beta * Q(s_1)]``, ordered as the 0-based choice codes
     (0 = chose the second option, 1 = chose the first), so the choice is a softmax over the pair.
 
@@ -113,8 +123,10 @@ def pst_Q(*, n_stimuli: int = 6, beta_max: float = 10.0, initial_value: float = 
         init_state=_init(n_stimuli, initial_value),
         policy=_pst_policy(n_stimuli),
         update=update,
+        latents=_latents(n_stimuli),
         n_options=2,
         columns=("type", "outcome"),
+        inputs=("type",),
         choice_base=0,
         description="PST: Q-learning over stimuli, softmax between the two offered (hBayesDM pst_Q)",
         citation="Frank et al. (2004, 2007); hBayesDM pst_Q",
@@ -167,8 +179,10 @@ def pst_gainloss_Q(*, n_stimuli: int = 6, beta_max: float = 10.0, initial_value:
         init_state=_init(n_stimuli, initial_value),
         policy=_pst_policy(n_stimuli),
         update=update,
+        latents=_latents(n_stimuli),
         n_options=2,
         columns=("type", "outcome"),
+        inputs=("type",),
         choice_base=0,
         description="PST: Q-learning with gain/loss learning rates (hBayesDM pst_gainloss_Q)",
         citation="Frank et al. (2007); hBayesDM pst_gainloss_Q",

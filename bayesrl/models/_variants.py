@@ -100,6 +100,16 @@ def _value_path(model: Model, field: str, who: str):
     return path, _get(state, path).shape
 
 
+def _latents(model: Model, project, inner=None):
+    """The base model's ``latents`` seen through a variant (params projected, state unwrapped); None if it has none."""
+    hook = model.latents
+    if hook is None:
+        return None  # the default finds ``q`` through a wrapper's ``base``
+    if inner is None:
+        return lambda s, p, t, n: hook(s, project(p), t, n)
+    return lambda s, p, t, n: hook(inner(s), project(p), t, inner(n))
+
+
 def _variant_tokens(model: Model):
     return [t.split("(", 1)[0] for t in model.name.split("+")[1:]]
 
@@ -155,6 +165,7 @@ def with_lapse(model: Model) -> Model:
         init_state=lambda n, p: init(n, project(p)),
         policy=policy,
         update=lambda s, p, t: update(s, project(p), t),
+        latents=_latents(model, project),
     )
 
 
@@ -225,6 +236,7 @@ def with_perseveration(model: Model, decay: bool = False) -> Model:
         init_state=init_state,
         policy=policy,
         update=update,
+        latents=_latents(model, project, inner=lambda s: s.base),
     )
 
 
@@ -292,6 +304,7 @@ def with_forgetting(model: Model, field: str = "q") -> Model:
         init_state=lambda n, p: init(n, project(p)),
         policy=lambda s, p, t: model.policy(s, project(p), t),
         update=update,
+        latents=_latents(model, project),
     )
 
 
@@ -353,6 +366,7 @@ def with_free_initial_value(model: Model, field: str = "q") -> Model:
         init_state=init_state,
         policy=lambda s, p, t: model.policy(s, project(p), t),
         update=lambda s, p, t: model.update(s, project(p), t),
+        latents=_latents(model, project),
     )
 
 
@@ -380,6 +394,11 @@ def rescorla_wagner_pearce_hall(n_options: int = 2, *, beta_max: float = 5.0, in
     :math:`\alpha_0(k) = \alpha_0`, :math:`P(c_t = k) = \mathrm{softmax}_k(\beta Q_t)`. Each
     option has its own associability; only the chosen option's value and associability change,
     the value with the associability from before the trial's outcome.
+
+    Latents (:meth:`bayesrl.Fit.latents`): ``chosen_value`` :math:`Q_t(c_t)`,
+    ``prediction_error`` :math:`\delta_t`, ``associability`` :math:`\alpha_t(c_t)` and
+    ``learning_rate`` :math:`\kappa\,\alpha_t(c_t)`, besides every option's ``q`` and
+    ``associability``.
 
     Parameters
     ----------
@@ -416,12 +435,22 @@ def rescorla_wagner_pearce_hall(n_options: int = 2, *, beta_max: float = 5.0, in
         assoc = s.associability.at[c].set(p.eta * jnp.abs(pe) + (1.0 - p.eta) * s.associability[c])
         return PearceHallState(q, assoc)
 
+    def latents(s, p, t, n):
+        c = t.choice
+        return {
+            "chosen_value": s.q[c],
+            "prediction_error": t.outcome - s.q[c],
+            "associability": s.associability[c],
+            "learning_rate": p.kappa * s.associability[c],
+        }
+
     return Model(
         name="rescorla_wagner_pearce_hall",
         params={"kappa": unit(), "eta": unit(), "alpha0": unit(), "beta": bounded(0.0, beta_max)},
         init_state=init,
         policy=lambda s, p, t: policies.softmax(s.q, p.beta),
         update=update,
+        latents=latents,
         n_options=n_options,
         description="Rescorla-Wagner / Pearce-Hall hybrid (associability-weighted learning rate), softmax choice",
         citation="Pearce & Hall (1980); Le Pelley (2004); Li et al. (2011)",

@@ -18,7 +18,7 @@ import pandas as pd
 ALIASES: dict[str, tuple[str, ...]] = {
     "participant": ("participant", "subjid", "subject", "participantid", "subjectid", "subj", "sub"),
     "trial": ("trial", "trialnum", "trialnumber", "trialindex"),
-    "choice": ("choice",),
+    "choice": ("choice", "keypressed"),  # hBayesDM's go/no-go files record the choice as keyPressed
     "outcome": ("outcome", "reward"),
     "block": ("block", "blocknumber", "blocknum"),
 }

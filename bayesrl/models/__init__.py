@@ -23,6 +23,8 @@ from ._banditNarm import (
     banditNarm_singleA_lapse,
 )
 from ._common import QState, StickyQState
+from ._gng import gng_m1, gng_m2, gng_m3, gng_m4
+from ._igt import igt_orl, igt_pvl_decay, igt_pvl_delta, igt_vpp
 from ._prl import (
     prl_ewa,
     prl_fictitious,
@@ -67,6 +69,14 @@ __all__ = [
     "banditNarm_singleA_lapse",
     "StickyQState",
     "get",
+    "gng_m1",
+    "gng_m2",
+    "gng_m3",
+    "gng_m4",
+    "igt_orl",
+    "igt_pvl_decay",
+    "igt_pvl_delta",
+    "igt_vpp",
     "list",
     "list_models",
     "pst_Q",

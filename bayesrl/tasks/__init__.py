@@ -10,6 +10,8 @@ from ._bandit import bandit, reversal_schedule
 from ._base import Task
 from ._drift import drifting_bandit, drifting_means
 from ._gainloss import gain_loss_bandit, random_walk_probabilities
+from ._gng import go_nogo
+from ._igt import igt, igt_schedule
 from ._pst import pst
 from ._reversal import probabilistic_reversal
 
@@ -19,6 +21,9 @@ __all__ = [
     "drifting_bandit",
     "drifting_means",
     "gain_loss_bandit",
+    "go_nogo",
+    "igt",
+    "igt_schedule",
     "random_walk_probabilities",
     "probabilistic_reversal",
     "pst",

@@ -141,3 +141,19 @@ def test_learners_come_to_act_correctly():
     late = sim[sim["trial"] > 120]
     correct = np.where(late["cue"].isin([1, 3]), late["choice"] == 1, late["choice"] == 0)
     assert correct.mean() > 0.7
+
+
+def test_hbayesdm_links_and_group_priors():
+    """gng_m*.stan: xi, ep Phi_approx; rho* exp, sigma ~ normal(0, 0.2); b, pi mu ~ N(0, 10), sigma ~ cauchy(0, 1)."""
+    for factory in GNG_MODELS:
+        for name, spec in factory().params.items():
+            prior = spec.prior
+            if name in ("xi", "ep"):
+                assert spec.link == "phi_approx" and (spec.lower, spec.upper) == (0, 1)
+                assert (prior.mu_scale, prior.sigma_family, prior.sigma_scale) == (1.0, "halfnormal", 0.2)
+            elif name.startswith("rho"):
+                assert spec.link == "exp" and spec.lower == 0
+                assert (prior.mu_scale, prior.sigma_family, prior.sigma_scale) == (1.0, "halfnormal", 0.2)
+            else:
+                assert name in ("b", "pi") and spec.link == "identity"
+                assert (prior.mu_scale, prior.sigma_family, prior.sigma_scale) == (10.0, "halfcauchy", 1.0)

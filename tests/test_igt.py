@@ -159,3 +159,25 @@ def test_igt_task_simulates_and_reads_back():
     assert late["choice"].isin([3, 4]).mean() > 0.6  # loss-averse learners come to prefer the good decks
     data = prepare(sim, model)
     assert data.choice_base == 1 and data.n_participants == 20
+
+
+def test_hbayesdm_links_and_group_priors():
+    """As igt_*.stan: Phi_approx and sigma ~ normal(0, 0.2) for bounded parameters, cauchy(0, 1) for the real ones."""
+    for factory in IGT_MODELS:
+        for name, spec in factory().params.items():
+            assert spec.prior.mu_loc == 0.0 and spec.prior.mu_scale == 1.0, name
+            if spec.link == "identity":
+                assert (spec.prior.sigma_family, spec.prior.sigma_scale) == ("halfcauchy", 1.0), name
+            else:
+                assert spec.link == "phi_approx" and spec.lower == 0.0, name
+                assert (spec.prior.sigma_family, spec.prior.sigma_scale) == ("halfnormal", 0.2), name
+    uppers = {k: v.upper for k, v in brl.models.igt_vpp().params.items() if v.link != "identity"}
+    assert uppers == {"A": 1, "alpha": 2, "cons": 5, "lambda": 10, "K": 1, "w": 1}
+    assert {k: v.link for k, v in brl.models.igt_orl().params.items()} == {
+        "Arew": "phi_approx",
+        "Apun": "phi_approx",
+        "K": "phi_approx",
+        "betaF": "identity",
+        "betaP": "identity",
+    }
+    assert brl.models.igt_orl().params["K"].upper == 5

@@ -165,7 +165,7 @@ register_case(
 
 # hBayesDM's banditNarm_* names, with other numbers of arms.
 register_case(
-    "banditNarm_4par_3arm",
+    "banditNarm_4par",
     Case(
         make_model=lambda: brl.models.banditNarm_4par(n_options=3),
         make_table=gain_loss_table(3),
@@ -174,7 +174,7 @@ register_case(
     ),
 )
 register_case(
-    "banditNarm_lapse_decay_6arm",
+    "banditNarm_lapse_decay",
     Case(
         make_model=lambda: brl.models.banditNarm_lapse_decay(n_options=6),
         make_table=gain_loss_table(6),
@@ -182,8 +182,18 @@ register_case(
         oracle=gain_loss_oracle,
     ),
 )
+for _name, _k in (("banditNarm_lapse", 5), ("banditNarm_singleA_lapse", 3), ("banditNarm_2par_lapse", 5)):
+    register_case(
+        _name,
+        Case(
+            make_model=lambda n=_name, k=_k: brl.models.get(n)(n_options=k),
+            make_table=gain_loss_table(_k),
+            make_task=gain_loss_task(_k),
+            oracle=gain_loss_oracle,
+        ),
+    )
 register_case(
-    "banditNarm_delta_5arm",
+    "banditNarm_delta",
     Case(
         make_model=lambda: brl.models.banditNarm_delta(n_options=5),
         make_table=gain_loss_table(5),
@@ -205,7 +215,7 @@ def net_payoff_table(n_options):
 
 
 register_case(
-    "banditNarm_kalman_filter_5arm",
+    "banditNarm_kalman_filter",
     Case(
         make_model=lambda: brl.models.banditNarm_kalman_filter(n_options=5),
         make_table=net_payoff_table(5),

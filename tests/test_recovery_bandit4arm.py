@@ -71,8 +71,9 @@ POORLY_IDENTIFIED = {
     "bandit4arm_singleA_lapse": {"xi": 0.31},
     "bandit4arm_2par_lapse": {"xi": 0.17, "Apun": 0.45},
 }
-# bandit4arm2_kalman_filter is in SETUPS (run it with this file as a script) but has no pytest case:
-# one fit at these settings ran over 11 minutes on 2 shared cores without finishing (see the doc).
+# bandit4arm2_kalman_filter is in SETUPS (run it with this file as a script) but has no case here: at
+# these settings NUTS builds trees of up to 2^10 steps; its recovery tier, with max_tree_depth=7 and
+# fewer draws, is tests/test_recovery_kalman.py (docs/recovery_kalman.md).
 
 
 def run_recovery(name):

@@ -478,6 +478,12 @@ def bandit4arm2_kalman_filter(n_options: int = 4, *, sigma_o: float = 4.0) -> Mo
     Columns: ``participant`` (``subjID``), ``choice`` (1..K), ``outcome`` (the payoff; hBayesDM
     requires 1..100); optional ``trial``, ``block``.
 
+    Sampling is slow: choices barely inform ``mu0`` and ``sigma0``, so their half-Cauchy(0, 5)
+    group scales keep a heavy tail in which ``Phi_approx`` pins participants' values at the
+    bounds and NUTS needs tiny steps and trees of up to 2^10 leapfrog steps. Measured tree
+    sizes, recovery and a quicker design (e.g. ``max_tree_depth=7``) are in
+    ``docs/recovery_kalman.md``.
+
     References
     ----------
     Daw, N. D., O'Doherty, J. P., Dayan, P., Seymour, B., & Dolan, R. J. (2006). Cortical

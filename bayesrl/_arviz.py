@@ -32,6 +32,16 @@ def groups(data) -> list[str]:
     return list(data.groups())
 
 
+def set_group(data, name: str, dataset: xr.Dataset) -> None:
+    """Add the group ``name`` to an ArviZ object, replacing it when present (in place)."""
+    if ARVIZ_1:
+        data[name] = xr.DataTree(dataset)
+    elif name in data.groups():
+        setattr(data, name, dataset)
+    else:
+        data.add_groups({name: dataset})
+
+
 def to_netcdf(data, path: str) -> None:
     data.to_netcdf(path)
 

@@ -12,7 +12,9 @@ configure_host_devices()  # before JAX starts: lets chains run on parallel CPU d
 configure_compilation_cache()  # later fits of same-shaped data skip most compilation
 
 from . import datasets, models, plots, tasks, transforms, validate  # noqa: E402
+from ._bms import BMS, bms  # noqa: E402
 from .api import fit, simulate  # noqa: E402
+from .compare import compare, participant_elpd  # noqa: E402
 from .data import DataError  # noqa: E402
 from .model import Model  # noqa: E402
 from .results import Diagnostics, Fit, load_fit  # noqa: E402
@@ -21,19 +23,23 @@ from .transforms import Parameter, Prior, bounded, positive, real, unit  # noqa:
 __version__ = "0.1.0"
 
 __all__ = [
+    "BMS",
     "DataError",
     "Diagnostics",
     "Fit",
     "Model",
     "Parameter",
     "Prior",
+    "bms",
     "bounded",
+    "compare",
     "configure_compilation_cache",
     "configure_host_devices",
     "datasets",
     "fit",
     "load_fit",
     "models",
+    "participant_elpd",
     "plots",
     "positive",
     "real",

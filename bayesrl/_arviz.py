@@ -106,3 +106,114 @@ def elpd_estimate(elpd_data) -> tuple[float, float]:
     if hasattr(elpd_data, "elpd"):
         return float(elpd_data.elpd), float(elpd_data.se)
     return float(elpd_data["elpd_loo"]), float(elpd_data["se"])
+
+
+def pointwise_loo(data, var_name: str = "choice") -> tuple[np.ndarray, np.ndarray, float]:
+    """PSIS-LOO of each unit, without ArviZ's high-k warning (callers report it themselves).
+
+    Returns
+    -------
+    elpd_i : numpy.ndarray, shape (unit,)
+    pareto_k : numpy.ndarray, shape (unit,)
+    good_k : float
+        ArviZ's threshold ``min(1 - 1 / log10(draws), 0.7)`` above which PSIS is unreliable.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        warnings.filterwarnings("ignore", message="The point-wise LOO is the same")  # one unit
+        res = az.loo(data, var_name=var_name, pointwise=True)
+    elpd_i = res.elpd_i if ARVIZ_1 else res["loo_i"]
+    return np.asarray(elpd_i, float).ravel(), np.asarray(res["pareto_k"], float).ravel(), float(res["good_k"])
+
+
+def elpd_data(elpd_i, p: float, n_samples: int):
+    """An ArviZ ELPD object (LOO kind) holding given pointwise values, for :func:`compare`.
+
+    ``elpd`` is their sum and ``se`` ArviZ's ``sqrt(n * var(elpd_i))``.
+
+    Parameters
+    ----------
+    elpd_i : array_like, shape (unit,)
+    p : float
+        Effective number of parameters.
+    n_samples : int
+        Posterior draws behind the estimate.
+    """
+    elpd_i = np.asarray(elpd_i, dtype=float).ravel()
+    n = elpd_i.size
+    pointwise = xr.DataArray(elpd_i, dims=["unit"])
+    k = xr.DataArray(np.zeros(n), dims=["unit"])
+    elpd, se = float(elpd_i.sum()), float(np.sqrt(n * elpd_i.var()))
+    if ARVIZ_1:
+        from arviz_stats.utils import ELPDDataLOO
+
+        return ELPDDataLOO(
+            elpd=elpd,
+            se=se,
+            p=float(p),
+            n_samples=int(n_samples),
+            n_data_points=n,
+            scale="log",
+            warning=False,
+            good_k=0.7,
+            elpd_i=pointwise,
+            pareto_k=k,
+        )
+    from arviz.stats.stats_utils import ELPDData
+
+    return ELPDData(
+        data=[elpd, se, float(p), int(n_samples), n, False, pointwise.rename("loo_i"), k, "log", 0.7],
+        index=[
+            "elpd_loo",
+            "se",
+            "p_loo",
+            "n_samples",
+            "n_data_points",
+            "warning",
+            "loo_i",
+            "pareto_k",
+            "scale",
+            "good_k",
+        ],
+    )
+
+
+def compare(elpds: dict, method: str) -> pd.DataFrame:
+    """ArviZ's ``compare`` on :func:`elpd_data` objects, with the same columns on both versions.
+
+    Parameters
+    ----------
+    elpds : dict of str to ELPD object
+    method : {"stacking", "pseudo-BMA"}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Ranked best first; columns ``rank, elpd, se, p, elpd_diff, dse, weight``, where
+        ``elpd_diff`` is the model's elpd minus the best model's (0 for the best, else
+        negative, as in ArviZ 1.x and R's ``loo``; ArviZ 0.2x reports the opposite sign).
+    """
+    if ARVIZ_1:
+        table = az.compare(elpds, method=method, round_to="none")
+        table["elpd_diff"] = 0.0 - np.abs(table["elpd_diff"].astype(float))
+    else:
+        import warnings
+
+        with warnings.catch_warnings():  # ArviZ 0.2x sorts in place, which pandas 3.1 deprecates
+            warnings.filterwarnings("ignore", message="The inplace keyword")
+            table = az.compare(elpds, ic="loo", method=method, scale="log")
+        table = table.rename(columns={"elpd_loo": "elpd", "p_loo": "p"})
+        table["elpd_diff"] = 0.0 - table["elpd_diff"].astype(float)
+    cols = ["rank", "elpd", "se", "p", "elpd_diff", "dse", "weight"]
+    table = table[cols].copy()
+    table["rank"] = table["rank"].astype(int)
+    for c in cols[1:]:
+        table[c] = table[c].astype(float)
+    return table
+
+
+def ess_array(draws) -> float:
+    """Bulk effective sample size of one quantity, shape (chain, draw)."""
+    return float(az.ess(np.asarray(draws, dtype=float)))

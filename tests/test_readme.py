@@ -20,6 +20,10 @@ def test_readme_code_runs(tmp_path, monkeypatch, capsys):
         "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False",
     )
     assert small != code, "the README quick start changed: update this test's substitution"
+    # with 80 draws nearly every participant's Pareto k is high: skip the integrated step and
+    # the exact refits here (tests/test_compare.py checks them)
+    assert 'refit="auto"' in small, "the README comparison changed: update this test's substitution"
+    small = small.replace('refit="auto"', 'refit="never", integrate=False')
     monkeypatch.chdir(tmp_path)
     namespace = {}
     with warnings.catch_warnings():
@@ -32,3 +36,5 @@ def test_readme_code_runs(tmp_path, monkeypatch, capsys):
     assert namespace["my_model"].param_names == ("alpha_pos", "alpha_neg", "beta")
     assert len(namespace["lat"]) == len(namespace["df"]) and "prediction_error" in namespace["lat"]
     assert namespace["sessions"]["choice"].dims == ("chain", "draw", "participant", "trial")
+    assert namespace["table"].index.name == "model" and set(namespace["table"].index) == {"rw", "rw_sticky"}
+    assert "weight_stacking" in out and "Bayesian omnibus risk" in out

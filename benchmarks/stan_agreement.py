@@ -66,7 +66,7 @@ def hbayesdm_source(directory: str | None) -> Path:
         if not root.exists():
             cache.mkdir(parents=True, exist_ok=True)
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", "hbayesdm",
                  f"hbayesdm=={HBAYESDM_VERSION}", "-d", str(cache)],
                 check=True,
             )  # fmt: skip

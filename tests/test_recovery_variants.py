@@ -47,7 +47,7 @@ THRESHOLDS = {
     "rescorla_wagner+perseveration(decay)+forgetting": {
         "alpha": 0.7, "beta": None, "kappa": 0.4, "tau_c": None, "phi": 0.35,
     },
-    "rescorla_wagner+free_initial_value+lapse": {"alpha": 0.75, "beta": 0.4, "q0": 0.3, "xi": 0.4},
+    "rescorla_wagner+free_initial_value+lapse": {"alpha": 0.75, "beta": 0.4, "q0": 0.3, "xi": None},
 }  # fmt: skip
 
 

@@ -331,6 +331,7 @@ def contrast(fit, param: str, by: str, a, b, *, at=None, hdi_prob: float = 0.9) 
     at = dict(at or {})
     if by in at:
         raise ValueError(f"{by!r} is compared ({a!r} vs {b!r}); do not also give it in at=")
+    _require_design(fit, param)
     spec = _spec(fit, param)
     loc_a = location_draws(fit, param, {**at, by: a})
     loc_b = location_draws(fit, param, {**at, by: b})

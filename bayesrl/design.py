@@ -143,7 +143,9 @@ def _as_mapping(value, what: str, names) -> dict:
         raise ValueError(f"{what}= names unknown parameter(s) {unknown}; the model has parameters {list(names)}")
     for k, v in out.items():
         if not isinstance(v, str) or not v.strip():
-            raise TypeError(f"{what}[{k!r}] must be a non-empty string (a {'formula' if what == 'formula' else 'column name'})")
+            raise TypeError(
+                f"{what}[{k!r}] must be a non-empty string (a {'formula' if what == 'formula' else 'column name'})"
+            )
     return out
 
 
@@ -216,9 +218,14 @@ def _covariates(df, dataset, participant_data, columns, where) -> pd.DataFrame:
         elif col in df.columns:
             out[col] = _from_trials(df, dataset, col)
         else:
-            have = ("participant_data has columns " + str(list(map(str, ptable.columns))) + "; ") if ptable is not None else ""
+            have = (
+                ("participant_data has columns " + str(list(map(str, ptable.columns))) + "; ")
+                if ptable is not None
+                else ""
+            )
             raise DataError(
-                f"{where[col]} names unknown column {col!r}; {have}the trial table has columns {list(map(str, df.columns))}"
+                f"{where[col]} names unknown column {col!r}; {have}the trial table has columns "
+                f"{list(map(str, df.columns))}"
             )
         missing = pd.isna(out[col]).to_numpy()
         if missing.any():
@@ -364,7 +371,8 @@ def build_design(
     for p, col in conds.items():
         if col not in df.columns:
             raise DataError(
-                f"conditions[{p!r}] names unknown column {col!r}; the trial table has columns {list(map(str, df.columns))}"
+                f"conditions[{p!r}] names unknown column {col!r}; the trial table has columns "
+                f"{list(map(str, df.columns))}"
             )
         series = df[col]
         levels = _levels(series)
@@ -475,7 +483,7 @@ def group_sites(model, design: Design | None) -> list[str]:
 def dims(design: Design | None) -> tuple[dict, dict]:
     """ArviZ ``dims`` and ``coords`` of the design's posterior variables."""
     dims_, coords = {}, {}
-    for p, d in (design.params.items() if design is not None else ()):
+    for p, d in design.params.items() if design is not None else ():
         if d.formula:
             dims_[f"{p}_beta"] = [f"{p}_coef"]
             coords[f"{p}_coef"] = list(d.terms)

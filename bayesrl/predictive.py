@@ -85,7 +85,9 @@ def participant_draws(fit, num_draws, seed):
     first = post[fit.param_names[0]]
     n_chains, n_draws = first.sizes["chain"], first.sizes["draw"]
     keep = draw_subset(n_chains, n_draws, num_draws, seed)
-    draws = {p: np.asarray(post[p].transpose("chain", "draw", "participant", ...).values)[:, keep] for p in fit.param_names}
+    draws = {
+        p: np.asarray(post[p].transpose("chain", "draw", "participant", ...).values)[:, keep] for p in fit.param_names
+    }
     return draws, np.asarray(post["chain"].values), np.asarray(post["draw"].values)[keep]
 
 

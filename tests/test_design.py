@@ -153,7 +153,9 @@ def test_condition_likelihood_matches_numpy_loop(rng, reset):
     design, ds = design_of(df, conditions={"alpha": "condition"}, reset=reset)
     values = {"alpha": rng.uniform(0.05, 0.95, (6, 2)), "beta": rng.uniform(0.5, 4.0, 6)}
     trials = ds.trials(MODEL)
-    got = np.asarray(engine.log_likelihood(MODEL, MODEL.make_params(trial_values(values, design.condition_index)), trials))
+    got = np.asarray(
+        engine.log_likelihood(MODEL, MODEL.make_params(trial_values(values, design.condition_index)), trials)
+    )
     a = ds.arrays
     for i in range(6):
         alpha_t = values["alpha"][i][a["alpha_condition"][i]]
@@ -161,7 +163,9 @@ def test_condition_likelihood_matches_numpy_loop(rng, reset):
         np.testing.assert_allclose(got[i], want, rtol=1e-10, atol=1e-12)
     # the per-trial path with equal values per condition is the per-participant path
     same = {"alpha": np.repeat(values["alpha"][:, :1], 2, axis=1), "beta": values["beta"]}
-    plain = engine.log_likelihood(MODEL, MODEL.make_params({"alpha": same["alpha"][:, 0], "beta": same["beta"]}), trials)
+    plain = engine.log_likelihood(
+        MODEL, MODEL.make_params({"alpha": same["alpha"][:, 0], "beta": same["beta"]}), trials
+    )
     per_trial = engine.log_likelihood(MODEL, MODEL.make_params(trial_values(same, design.condition_index)), trials)
     np.testing.assert_allclose(np.asarray(per_trial), np.asarray(plain), rtol=1e-12)
 
@@ -197,7 +201,14 @@ def test_formula_fit_sites_and_dims():
     assert post["alpha_sigma"].dims == ("chain", "draw", "alpha_sigma_level")
     assert post["alpha_cond"].dims == ("chain", "draw", "alpha_offset")
     assert post["beta"].dims == ("chain", "draw", "participant") and "beta_mu" not in post and "alpha_mu" not in post
-    assert f.group_var_names() == ["alpha_beta", "alpha_sigma", "alpha_cond", "alpha_cond_sigma", "beta_beta", "beta_sigma"]
+    assert f.group_var_names() == [
+        "alpha_beta",
+        "alpha_sigma",
+        "alpha_cond",
+        "alpha_cond_sigma",
+        "beta_beta",
+        "beta_sigma",
+    ]
     assert len(f.summary()) == 3 + 2 + 1 + 1 + 2 + 1
     meta = f.metadata["design"]
     assert meta["standardized"]["age"]["mean"] == pytest.approx(30.5) and meta["standardize"] is True
@@ -213,9 +224,11 @@ def test_participant_values_follow_the_regression():
     beta = np.asarray(post["alpha_beta"].transpose("chain", "draw", "alpha_coef"))
     sigma = np.asarray(post["alpha_sigma"])[..., d.sigma_index]
     raw = beta @ d.X.T + sigma * np.asarray(post["alpha_z"].transpose("chain", "draw", "participant"))
-    offset = np.asarray(post["alpha_cond"])[..., 0, None] + np.asarray(post["alpha_cond_sigma"])[..., 0, None] * np.asarray(
-        post["alpha_cond_z"].transpose("chain", "draw", "participant", "alpha_offset")
-    )[..., 0]
+    offset = (
+        np.asarray(post["alpha_cond"])[..., 0, None]
+        + np.asarray(post["alpha_cond_sigma"])[..., 0, None]
+        * np.asarray(post["alpha_cond_z"].transpose("chain", "draw", "participant", "alpha_offset"))[..., 0]
+    )
     alpha = np.asarray(post["alpha"].transpose("chain", "draw", "participant", "alpha_condition"))
     np.testing.assert_allclose(alpha[..., 0], np.asarray(phi_approx(raw)), rtol=1e-8)
     np.testing.assert_allclose(alpha[..., 1], np.asarray(phi_approx(raw + offset)), rtol=1e-8)
@@ -231,7 +244,12 @@ def test_fit_log_likelihood_uses_each_trials_condition():
         beta = np.asarray(post["beta"].transpose("chain", "draw", "participant"))[c, dr]
         for i in range(6):
             want = rw_loop(
-                alpha[i][a["alpha_condition"][i]], beta[i], a["choice"][i], a["outcome"][i], a["valid"][i], a["block_start"][i]
+                alpha[i][a["alpha_condition"][i]],
+                beta[i],
+                a["choice"][i],
+                a["outcome"][i],
+                a["valid"][i],
+                a["block_start"][i],
             )
             np.testing.assert_allclose(ll[c, dr, i], want, rtol=1e-8, atol=1e-12)
 
@@ -254,7 +272,8 @@ def test_contrast_and_coefficients():
     sd = f.design.scaling["age"][1]
     x40, x30 = (40 - 30.5) / sd, (30 - 30.5) / sd
     np.testing.assert_allclose(
-        age.draws, np.asarray(phi_approx(beta[..., 0] + beta[..., 2] * x40) - phi_approx(beta[..., 0] + beta[..., 2] * x30))
+        age.draws,
+        np.asarray(phi_approx(beta[..., 0] + beta[..., 2] * x40) - phi_approx(beta[..., 0] + beta[..., 2] * x30)),
     )
     cond = f.contrast("alpha", "condition", "reward", "punish", at={"group": "patient"})
     off = np.asarray(post["alpha_cond"])[..., 0]
@@ -302,7 +321,13 @@ def test_save_and_load_a_formula_fit(tmp_path):
     np.testing.assert_allclose(g.design.params["alpha"].X, f.design.params["alpha"].X)
     np.testing.assert_array_equal(g.data.arrays["alpha_condition"], f.data.arrays["alpha_condition"])
     pd.testing.assert_frame_equal(g.coefficients(), f.coefficients())
-    np.testing.assert_allclose(g.contrast("alpha", "group", "patient", "control").draws, f.contrast("alpha", "group", "patient", "control").draws)
-    np.testing.assert_allclose(g.posterior_predictive("one_step", num_draws=4)["choice_prob"], f.posterior_predictive("one_step", num_draws=4)["choice_prob"])
+    np.testing.assert_allclose(
+        g.contrast("alpha", "group", "patient", "control").draws,
+        f.contrast("alpha", "group", "patient", "control").draws,
+    )
+    np.testing.assert_allclose(
+        g.posterior_predictive("one_step", num_draws=4)["choice_prob"],
+        f.posterior_predictive("one_step", num_draws=4)["choice_prob"],
+    )
     with pytest.raises(ValueError, match="not available for fits with formula="):
         brl.compare({"a": g, "b": f}, refit="always")

@@ -78,7 +78,9 @@ def within_fit():
     beta = constrain("beta", BETA_LOC + SIGMA * rng.normal(size=N))
     sessions = []
     for k, (condition, raw) in enumerate((("punish", base), ("reward", base + offset))):
-        params = pd.DataFrame({"alpha": constrain("alpha", raw), "beta": beta}, index=pd.RangeIndex(1, N + 1, name="participant"))
+        params = pd.DataFrame(
+            {"alpha": constrain("alpha", raw), "beta": beta}, index=pd.RangeIndex(1, N + 1, name="participant")
+        )
         sim = brl.simulate(MODEL, params, task=task(50), seed=11 + k)
         sessions.append(sim.assign(trial=sim["trial"] + 50 * k, block=k + 1, condition=condition))
     df = pd.concat(sessions, ignore_index=True).sample(frac=1.0, random_state=0)  # row order must not matter

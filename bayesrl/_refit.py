@@ -75,6 +75,14 @@ def heldout_log_lik(model, mu, sigma, trials, mc_draws, key):
     return jax.lax.map(one, raw, batch_size=512).reshape(n_draws, mc_draws)
 
 
+def _require_plain(fit, what: str) -> None:
+    if fit.metadata.get("design"):
+        raise ValueError(
+            f"{what} is not available for fits with formula=, sigma_by=, conditions= or reset= yet; compare such "
+            "fits with integrate=False and refit='never' (plain PSIS-LOO, flagging high Pareto k), or with ic='waic'"
+        )
+
+
 def integrated_log_lik(fit, participants, mc_draws: int = 100, seed: int = 0) -> np.ndarray:
     """Each participant's log-likelihood with their own parameters integrated out, per posterior draw.
 
@@ -96,6 +104,7 @@ def integrated_log_lik(fit, participants, mc_draws: int = 100, seed: int = 0) ->
     -------
     numpy.ndarray, shape (chain, draw, len(participants))
     """
+    _require_plain(fit, "integrating over participants' parameters")
     model = fit.model
     if model is None:
         raise ValueError(
@@ -158,6 +167,7 @@ class Refitter:
     """
 
     def __init__(self, fit, *, progress_bar: bool = False):
+        _require_plain(fit, "refitting with participants held out")
         sampler = fit.metadata["sampler"]
         if sampler.get("method", "nuts") != "nuts":
             raise ValueError(f"refits need a NUTS fit; this fit used {sampler.get('method')!r}")

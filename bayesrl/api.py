@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
+from .design import build_design
 from .hierarchy import resolve_priors
 from .inference import pointwise_log_likelihood, run_nuts
 from .model import Model
@@ -61,6 +62,9 @@ def fit(
     num_chains: int = 4,
     seed: int | None = 0,
     priors: Mapping | None = None,
+    formula: Mapping | str | None = None,
+    participant_data: pd.DataFrame | None = None,
+    conditions: Mapping | None = None,
     columns: Mapping | None = None,
     choice_base: int | None = None,
     sep: str | None = None,
@@ -71,6 +75,9 @@ def fit(
     rng_key=None,
     progress_bar: bool = True,
     check: bool = True,
+    standardize: bool = True,
+    sigma_by: Mapping | None = None,
+    reset: str | None = "block",
 ) -> Fit:
     """Fit a hierarchical model to a long table of trials with NUTS.
 
@@ -88,7 +95,24 @@ def fit(
         Random seed (ignored when ``rng_key`` is given).
     priors : mapping, optional
         Per-parameter group priors, ``{"alpha": brl.Prior(mu_loc=0, mu_scale=1, sigma_scale=0.2)}``
-        or a dict of those fields.
+        or a dict of those fields (``coef_scale``: prior sd of regression slopes and condition
+        offsets, default 1).
+    formula : dict or str, optional
+        Participant-level regressions on group locations, ``{"alpha": "1 + group + age"}`` (a
+        formulaic right-hand side; one string applies to every parameter). The location of
+        ``alpha`` on the unconstrained scale becomes ``X @ alpha_beta`` (posterior ``alpha_beta``,
+        dim ``alpha_coef`` with the term names). Categorical covariates are treatment coded
+        (reference: first level in sorted order); numeric ones standardised (see ``standardize``).
+        See :meth:`Fit.contrast` and :meth:`Fit.coefficients`.
+    participant_data : pandas.DataFrame, optional
+        One row per participant (a ``participant`` column, or indexed by participant) with the
+        covariates; without it they are read from participant-constant columns of ``data``.
+    conditions : dict, optional
+        Within-participant conditions, ``{"alpha": "condition"}``: a trial-level column; the
+        parameter takes one value per condition (first sorted level, or first category of a
+        pandas Categorical, is the reference; each other level adds a group offset ``alpha_cond``
+        with participant-level random effects of scale ``alpha_cond_sigma``). Posterior
+        ``alpha`` then has dims (participant, ``alpha_condition``).
 
     Other Parameters
     ----------------
@@ -110,6 +134,16 @@ def fit(
     progress_bar : bool, default True
     check : bool, default True
         Run :meth:`Fit.diagnostics` and warn about problems.
+    standardize : bool, default True
+        Standardise numeric covariates a formula uses as plain terms (mean 0, sd 1 over
+        participants, sample sd); stored in ``fit.metadata["design"]["standardized"]``.
+    sigma_by : dict, optional
+        ``{"alpha": "group"}``: one group-level scale per level of a participant-level column
+        (posterior ``alpha_sigma`` with dim ``alpha_sigma_level``).
+    reset : {"block", "condition", None}, default "block"
+        Where the learned values return to their initial state: at each new block (the ``block``
+        column), also where the condition changes (``"condition"``), or never (None: values are
+        carried across blocks and sessions).
 
     Returns
     -------
@@ -141,7 +175,19 @@ def fit(
         raise ValueError(
             f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}"
         )
-    dataset = data_mod.prepare(data, model, columns=columns, choice_base=choice_base, sep=sep)
+    table = data_mod.read_table(data, sep)
+    dataset = data_mod.prepare(table, model, columns=columns, choice_base=choice_base)
+    design, dataset = build_design(
+        model,
+        table,
+        dataset,
+        formula=formula,
+        participant_data=participant_data,
+        standardize=standardize,
+        sigma_by=sigma_by,
+        conditions=conditions,
+        reset=reset,
+    )
     trials = dataset.trials(model)
     key = _key(seed, rng_key)
 
@@ -159,9 +205,12 @@ def fit(
         max_tree_depth=max_tree_depth,
         rng_key=key,
         progress_bar=progress_bar,
+        design=design,
     )
     elapsed = time.perf_counter() - start
-    log_lik = pointwise_log_likelihood(model, samples, trials)
+    log_lik = pointwise_log_likelihood(
+        model, samples, trials, condition_index=None if design is None else design.condition_index
+    )
     metadata = {
         "model": _model_metadata(model, prior_table),
         "sampler": {
@@ -181,11 +230,13 @@ def fit(
             "n_rows": int(dataset.n_trials.sum()),
             "n_masked": int(dataset.n_masked.sum()),
         },
+        **({} if design is None else {"design": design.to_metadata()}),
         "versions": _versions(),
         "x64": bool(jax.config.jax_enable_x64),
         "devices": [str(d) for d in jax.devices()],
     }
-    result = Fit(build_idata(model, dataset, samples, stats, log_lik, metadata), model, dataset, metadata)
+    idata = build_idata(model, dataset, samples, stats, log_lik, metadata, design=design)
+    result = Fit(idata, model, dataset, metadata, design=design)
     if check:
         result.diagnostics(warn=True)
     return result

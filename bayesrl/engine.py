@@ -3,6 +3,14 @@
 Scoring (observed choices fed in) and simulation (choices drawn from the logits) share
 :func:`observe` and :func:`learn`, so the logits a simulation emits are exactly those the
 likelihood scores.
+
+Per-trial parameter values: a field of ``params`` is normally one scalar per participant, but
+it may instead carry a trial axis (shape ``(trial,)`` for one participant, ``(participant,
+trial)`` batched). The loop then scans that field along with the trials (:func:`split_params`),
+so ``init_state``, ``policy``, ``update`` and ``latents`` still see one scalar per parameter: on
+each trial, the value of that trial. Within-participant conditions (``brl.fit(...,
+conditions={"alpha": "condition"})``) use this: the parameter's value on a trial is the
+participant's value for that trial's condition.
 """
 
 from __future__ import annotations
@@ -43,30 +51,71 @@ def learn(model, params, state, trial):
     return _select(trial.valid, model.update(state, params, trial), state)
 
 
+def split_params(params):
+    """Separate one participant's per-trial parameter fields from the scalar ones.
+
+    Parameters
+    ----------
+    params : Params NamedTuple
+        Each field a scalar, or an array of shape (trial,) (a value per trial).
+
+    Returns
+    -------
+    first : Params NamedTuple of scalars
+        ``params`` with each per-trial field replaced by its first trial's value (what the
+        state before the first trial is initialised with).
+    per_trial : dict of str to jax.Array, each shape (trial,)
+        The per-trial fields, to be scanned along with the trials; merge one trial's values
+        back with ``params._replace(**values)``.
+
+    Raises
+    ------
+    ValueError
+        For a field with more than one axis.
+    """
+    per_trial = {}
+    for name, value in zip(params._fields, params, strict=True):
+        ndim = jnp.ndim(value)
+        if ndim > 1:
+            raise ValueError(
+                f"parameter {name!r} has shape {jnp.shape(value)} for one participant; a parameter is a scalar "
+                "or, with a value per trial, of shape (trial,)"
+            )
+        if ndim == 1:
+            per_trial[name] = value
+    return params._replace(**{k: v[0] for k, v in per_trial.items()}), per_trial
+
+
 def scan_trials(model, params, trials, emit):
     """The trial loop: :func:`observe` then :func:`learn` over one participant's trials, observed choices fed in.
 
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple
+        Scalars, or for a parameter with a value per trial an array of shape (trial,), scanned
+        along with the trials (see the module docstring).
     trials : Trial NamedTuple, each field shape (trial,)
     emit : callable
-        ``emit(state, logits, trial, next_state) -> pytree``: what to keep of each trial, from
-        the state the choice was made from, its logits, the trial and the state after it.
+        ``emit(state, logits, trial, next_state, params) -> pytree``: what to keep of each
+        trial, from the state the choice was made from, its logits, the trial, the state after
+        it and the trial's parameters (scalars).
 
     Returns
     -------
     pytree
         ``emit``'s output with a leading ``trial`` axis.
     """
+    first, per_trial = split_params(params)
 
-    def body(state, trial):
-        state, logits_ = observe(model, params, state, trial)
-        new = learn(model, params, state, trial)
-        return new, emit(state, logits_, trial, new)
+    def body(state, xs):
+        trial, values = xs
+        p = first._replace(**values)
+        state, logits_ = observe(model, p, state, trial)
+        new = learn(model, p, state, trial)
+        return new, emit(state, logits_, trial, new, p)
 
-    _, out = lax.scan(body, model.init_state(model.n_options, params), trials)
+    _, out = lax.scan(body, model.init_state(model.n_options, first), (trials, per_trial))
     return out
 
 
@@ -76,14 +125,14 @@ def participant_logits(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple of scalars (or (trial,) arrays, see :func:`scan_trials`)
     trials : Trial NamedTuple, each field shape (trial,)
 
     Returns
     -------
     jax.Array, shape (trial, option)
     """
-    return scan_trials(model, params, trials, lambda state, logits_, trial, new: logits_)
+    return scan_trials(model, params, trials, lambda state, logits_, trial, new, p: logits_)
 
 
 def participant_latents(model, params, trials):
@@ -92,7 +141,7 @@ def participant_latents(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple of scalars (or (trial,) arrays, see :func:`scan_trials`)
     trials : Trial NamedTuple, each field shape (trial,)
 
     Returns
@@ -109,9 +158,9 @@ def participant_latents(model, params, trials):
         When the model's ``latents`` returns something other than scalars.
     """
 
-    def emit(state, logits_, trial, new):
+    def emit(state, logits_, trial, new, p):
         extra = {}
-        for name, value in model.trial_latents(state, params, trial, new).items():
+        for name, value in model.trial_latents(state, p, trial, new).items():
             value = jnp.asarray(value)
             if value.shape != ():
                 raise ValueError(
@@ -132,7 +181,7 @@ def logits(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
 
     Returns
@@ -149,7 +198,7 @@ def latents(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
 
     Returns
@@ -185,7 +234,7 @@ def log_likelihood(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
 
     Returns

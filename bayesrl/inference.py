@@ -11,6 +11,7 @@ from numpyro.infer import MCMC, NUTS
 
 from . import engine
 from ._runtime import HOW_TO
+from .design import trial_values
 from .hierarchy import hierarchical_model
 
 #: NumPyro extra fields kept as ArviZ sample_stats (arviz name -> numpyro field).
@@ -54,8 +55,9 @@ def run_nuts(
     max_tree_depth=10,
     rng_key=None,
     progress_bar=True,
+    design=None,
 ):
-    """Sample the hierarchical model with NUTS.
+    """Sample the hierarchical model with NUTS (``design``: a :class:`bayesrl.design.Design` or None).
 
     Returns
     -------
@@ -74,7 +76,7 @@ def run_nuts(
         chain_method=method,
         progress_bar=progress_bar,
     )
-    mcmc.run(rng_key, model, trials, priors, frozenset(centered), extra_fields=tuple(_EXTRA.values()))
+    mcmc.run(rng_key, model, trials, priors, frozenset(centered), design, extra_fields=tuple(_EXTRA.values()))
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {name: np.asarray(extra[field]) for name, field in _EXTRA.items()}
@@ -84,14 +86,17 @@ def run_nuts(
     return samples, stats, info
 
 
-def pointwise_log_likelihood(model, samples, trials, batch_size=64):
+def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_index=None):
     """Per-trial log-likelihood of every draw.
 
     Parameters
     ----------
     model : bayesrl.Model
-    samples : dict with each parameter's draws, shape (chain, draw, participant)
+    samples : dict with each parameter's draws, shape (chain, draw, participant), or (chain,
+        draw, participant, condition) for a parameter in ``condition_index``
     trials : Trial NamedTuple, each field shape (participant, trial)
+    condition_index : dict of str to int array, each shape (participant, trial), optional
+        Each trial's condition, per parameter with conditions.
 
     Returns
     -------
@@ -104,7 +109,9 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64):
     @jax.jit
     def run(flat_params):
         return jax.lax.map(
-            lambda p: engine.log_likelihood(model, model.make_params(p), trials), flat_params, batch_size=batch_size
+            lambda p: engine.log_likelihood(model, model.make_params(trial_values(p, condition_index or {})), trials),
+            flat_params,
+            batch_size=batch_size,
         )
 
     out = np.asarray(run(flat))

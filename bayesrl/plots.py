@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine
+from .design import trial_values
 from .results import hdi
 
 __all__ = ["one_step_probabilities", "plot_learning_curve", "plot_participants"]
@@ -32,14 +33,18 @@ def _thinned_draws(fit, num_draws: int, seed: int) -> dict:
 
     Returns
     -------
-    dict of str to numpy.ndarray, each shape (draw, participant)
+    dict of str to numpy.ndarray, each shape (draw, participant) (or (draw, participant,
+        condition) for a parameter with conditions)
         At most ``num_draws`` draws, pooled over chains, in their original order.
     """
     if int(num_draws) != num_draws or num_draws < 1:
         raise ValueError(f"num_draws must be a positive integer, got {num_draws!r}")
     post = fit.posterior
     n_p = fit.data.n_participants
-    flat = {p: np.asarray(post[p].transpose("chain", "draw", "participant")).reshape(-1, n_p) for p in fit.param_names}
+    flat = {}
+    for p in fit.param_names:
+        values = np.asarray(post[p].transpose("chain", "draw", "participant", ...))
+        flat[p] = values.reshape((-1, n_p) + values.shape[3:])
     total = next(iter(flat.values())).shape[0]
     if num_draws < total:
         keep = np.sort(np.random.default_rng(seed).choice(total, size=int(num_draws), replace=False))
@@ -61,6 +66,7 @@ def _map_draws(fit, num_draws: int, seed: int, reduce=None, batch_size: int = 16
     draws = _thinned_draws(fit, num_draws, seed)
     trials = fit.data.trials(model)
     reduce = reduce or (lambda probs, key: probs)
+    conditions = fit.condition_index()
     n = next(iter(draws.values())).shape[0]
     keys = jax.random.split(jax.random.PRNGKey(seed), n)
 
@@ -68,7 +74,8 @@ def _map_draws(fit, num_draws: int, seed: int, reduce=None, batch_size: int = 16
     def run(params, keys):
         def one(args):
             p, key = args
-            probs = jax.nn.softmax(engine.logits(model, model.make_params(p), trials), axis=-1)
+            params = model.make_params(trial_values(p, conditions))
+            probs = jax.nn.softmax(engine.logits(model, params, trials), axis=-1)
             return reduce(probs, key)
 
         return jax.lax.map(one, (params, keys), batch_size=batch_size)
@@ -257,9 +264,10 @@ def plot_participants(fit, param: str, ax=None, hdi_prob: float = 0.94, *, true_
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    if param not in fit.param_names:
-        raise ValueError(f"unknown parameter {param!r}; this fit has {fit.param_names}")
     table = fit.participants(hdi_prob=hdi_prob)
+    if f"{param}_mean" not in table.columns:
+        known = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
+        raise ValueError(f"unknown parameter {param!r}; this fit has {known}")
     n = len(table)
     y = np.arange(n)[::-1]  # first participant at the top
     mean = table[f"{param}_mean"].to_numpy()

@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from . import engine
+from .design import trial_values
 from .simulate import replay_batch, simulate_batch
 
 #: Columns of :func:`latent_table` that are not latents.
@@ -75,7 +76,8 @@ def participant_draws(fit, num_draws, seed):
     Returns
     -------
     draws : dict of str to numpy.ndarray, each shape (chain, kept, participant)
-        Natural scale.
+        Natural scale; (chain, kept, participant, condition) for a parameter with conditions
+        (give it each trial's value with :func:`bayesrl.design.trial_values`).
     chains, draw_index : numpy.ndarray
         The ``chain`` and ``draw`` coordinates of the kept draws.
     """
@@ -83,7 +85,9 @@ def participant_draws(fit, num_draws, seed):
     first = post[fit.param_names[0]]
     n_chains, n_draws = first.sizes["chain"], first.sizes["draw"]
     keep = draw_subset(n_chains, n_draws, num_draws, seed)
-    draws = {p: np.asarray(post[p].transpose("chain", "draw", "participant").values)[:, keep] for p in fit.param_names}
+    draws = {
+        p: np.asarray(post[p].transpose("chain", "draw", "participant", ...).values)[:, keep] for p in fit.param_names
+    }
     return draws, np.asarray(post["chain"].values), np.asarray(post["draw"].values)[keep]
 
 
@@ -178,8 +182,10 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
     trials = data.trials(model)
     k, base = data.n_options, data.choice_base
 
+    conditions = fit.condition_index()
+
     def compute(values):
-        params = model.make_params(values)
+        params = model.make_params(trial_values(values, conditions))
         states, logits, extra = engine.latents(model, params, trials)
         probs = jax.nn.softmax(logits, axis=-1)
         return states, probs, extra
@@ -187,7 +193,8 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
     if at == "mean":
         post = fit.posterior
         values = {
-            p: jnp.asarray(post[p].mean(("chain", "draw")).transpose("participant").values) for p in model.param_names
+            p: jnp.asarray(post[p].mean(("chain", "draw")).transpose("participant", ...).values)
+            for p in model.param_names
         }
         states, probs, extra = jax.jit(compute)(values)
     else:
@@ -248,12 +255,13 @@ def one_step(fit, *, num_draws=200, seed: int = 0, batch_size: int = 16) -> xr.D
     n_c, n_d = draws[model.param_names[0]].shape[:2]
     flat = {p: jnp.asarray(v.reshape((-1,) + v.shape[2:])) for p, v in draws.items()}
     keys = _draw_keys(seed, n_c * n_d)
+    conditions = fit.condition_index()
 
     @jax.jit
     def run(flat, keys):
         def one(args):
             values, key = args
-            logits = engine.logits(model, model.make_params(values), trials)
+            logits = engine.logits(model, model.make_params(trial_values(values, conditions)), trials)
             return jax.nn.softmax(logits, axis=-1), jax.random.categorical(key, logits).astype(jnp.int32)
 
         return jax.lax.map(one, (flat, keys), batch_size=batch_size)
@@ -285,6 +293,12 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
     n_c, n_d = draws[model.param_names[0]].shape[:2]
     flat = {p: jnp.asarray(v.reshape((-1,) + v.shape[2:])) for p, v in draws.items()}
     keys = _draw_keys(seed, n_c * n_d)
+    conditions = fit.condition_index()
+    if task is not None and conditions:
+        raise ValueError(
+            f"parameters {sorted(conditions)} take a value per condition, and a task has no condition column; "
+            "simulate the observed schedule (task=None, models whose columns are all inputs) or use mode='one_step'"
+        )
     if task is None:
         feedback = [c for c in model.columns if c not in model.inputs]
         if feedback:
@@ -298,7 +312,7 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
         trials = data.trials(model)
 
         def simulate(values, key):
-            return replay_batch(model, model.make_params(values), trials, key)
+            return replay_batch(model, model.make_params(trial_values(values, conditions)), trials, key)
 
         n_trials = data.max_trials
         valid = data.arrays["valid"]

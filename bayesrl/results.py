@@ -13,13 +13,14 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from . import _arviz, predictive
+from . import design as design_mod
 from .data import Dataset
 from .models import get as get_model
 
 META_KEY = "bayesrl_metadata"
 
 
-def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict):
+def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict, design=None):
     """Assemble the ArviZ object of a fit.
 
     Parameters
@@ -31,6 +32,8 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     log_lik : numpy.ndarray, shape (chain, draw, participant, trial)
     metadata : dict
         JSON-serialisable; stored in the posterior group's attributes.
+    design : bayesrl.design.Design, optional
+        Names the dims of regression coefficients, per-group scales and conditions.
 
     Returns
     -------
@@ -41,10 +44,14 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     for name in model.param_names:
         for var in (name, f"{name}_z", f"{name}_raw"):
             dims[var] = ["participant"]
+    extra_dims, extra_coords = design_mod.dims(design)
+    dims.update(extra_dims)
+    coords.update(extra_coords)
     trial_dims = ["participant", "trial"]
     arrays = dataset.arrays
     observed = {"choice": np.where(arrays["valid"], arrays["choice"], -1)}
     constant = {c: arrays[c] for c in model.columns}
+    constant.update({c: v for c, v in arrays.items() if c.endswith("_condition") and c not in constant})
     constant.update(
         valid=arrays["valid"],
         block_start=arrays["block_start"],
@@ -117,11 +124,23 @@ class Fit:
         Model, sampler settings, seed, data mapping, package versions.
     """
 
-    def __init__(self, idata, model, data: Dataset, metadata: dict):
+    def __init__(self, idata, model, data: Dataset, metadata: dict, design=None):
         self.idata = idata
         self.model = model
         self.data = data
         self.metadata = metadata
+        self._design = design
+
+    @property
+    def design(self):
+        """The study design (:class:`bayesrl.design.Design`: formulas, scales by group, conditions), or None."""
+        if self._design is None and "design" in self.metadata:
+            self._design = design_mod.from_metadata(self.metadata["design"], self.data)
+        return self._design
+
+    def condition_index(self) -> dict:
+        """Each trial's condition per parameter with conditions, int arrays of shape (participant, trial)."""
+        return {} if self.design is None else dict(self.design.condition_index)
 
     # --- views ---------------------------------------------------------------------------
     @property
@@ -135,8 +154,12 @@ class Fit:
         return _arviz.group(self.idata, "posterior")
 
     def group_var_names(self) -> list[str]:
-        """Group-level variables: ``p_group``, ``p_mu``, ``p_sigma`` for each parameter."""
-        return [f"{p}_{s}" for p in self.param_names for s in ("group", "mu", "sigma")]
+        """Group-level variables: ``p_group``, ``p_mu``, ``p_sigma`` for each parameter.
+
+        With a formula ``p_beta`` replaces ``p_group`` and ``p_mu``; with conditions ``p_cond`` and
+        ``p_cond_sigma`` follow.
+        """
+        return design_mod.group_sites(self.param_names, self.design)
 
     def summary(self, var_names=None, hdi_prob: float = 0.94) -> pd.DataFrame:
         """Group-level posterior summary (ArviZ).
@@ -162,21 +185,26 @@ class Fit:
         -------
         pandas.DataFrame
             Indexed by ``participant``; columns ``<p>_mean, <p>_sd, <p>_hdi_lower, <p>_hdi_upper``
-            per parameter, then ``n_trials`` and ``n_masked``.
+            per parameter (``<p>[<condition>]_mean``... for a parameter with conditions), then
+            ``n_trials`` and ``n_masked``.
         """
         post = self.posterior
         cols = {}
         for p in self.param_names:
-            draws = np.asarray(post[p].transpose("chain", "draw", "participant")).reshape(-1, self.data.n_participants)
-            lo, hi = hdi(draws, hdi_prob)
-            cols.update(
-                {
-                    f"{p}_mean": draws.mean(0),
-                    f"{p}_sd": draws.std(0, ddof=1),
-                    f"{p}_hdi_lower": lo,
-                    f"{p}_hdi_upper": hi,
-                }
-            )
+            var = post[p].transpose("chain", "draw", "participant", ...)
+            extra = [d for d in var.dims if d not in ("chain", "draw", "participant")]
+            labels = [(p, var)] if not extra else [(f"{p}[{v}]", var.sel({extra[0]: v})) for v in var[extra[0]].values]
+            for label, values in labels:
+                draws = np.asarray(values).reshape(-1, self.data.n_participants)
+                lo, hi = hdi(draws, hdi_prob)
+                cols.update(
+                    {
+                        f"{label}_mean": draws.mean(0),
+                        f"{label}_sd": draws.std(0, ddof=1),
+                        f"{label}_hdi_lower": lo,
+                        f"{label}_hdi_upper": hi,
+                    }
+                )
         cols["n_trials"] = self.data.n_trials
         cols["n_masked"] = self.data.n_masked
         return pd.DataFrame(cols, index=pd.Index(self.data.participants, name="participant"))
@@ -444,6 +472,31 @@ class Fit:
             raise ValueError(f"mode must be 'one_step' or 'generative', got {mode!r}")
         _arviz.set_group(self.idata, "posterior_predictive", group)
         return group
+
+    # --- group differences and covariates ----------------------------------------------------
+    def coefficients(self, param: str | None = None, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Posterior of the regression coefficients and condition offsets, on the unconstrained scale.
+
+        See :func:`bayesrl.effects.coefficients`.
+        """
+        from .effects import coefficients
+
+        return coefficients(self, param, hdi_prob)
+
+    def group_means(self, param: str, by: str, *, at=None, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Natural-scale group location at each level of ``by``; see :func:`bayesrl.effects.group_means`."""
+        from .effects import group_means
+
+        return group_means(self, param, by, at=at, hdi_prob=hdi_prob)
+
+    def contrast(self, param: str, by: str, a, b, *, at=None, hdi_prob: float = 0.9):
+        """Posterior difference of derived group locations on the natural scale.
+
+        ``fit.contrast("alpha", "group", "patient", "control")``; see :func:`bayesrl.effects.contrast`.
+        """
+        from .effects import contrast
+
+        return contrast(self, param, by, a, b, at=at, hdi_prob=hdi_prob)
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, path) -> None:

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from .engine import learn, observe
+from .engine import learn, observe, split_params
 
 
 def _check_task(model, task):
@@ -55,7 +55,8 @@ def simulate_schedule(model, params, key, *, block_start, inputs, respond=None, 
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple of scalars (a field may hold a value per trial, shape (trial,),
+        as in :func:`bayesrl.engine.scan_trials`)
     key : jax.random key
     block_start : bool array, shape (trial,)
     inputs : dict of str to array, each shape (trial,)
@@ -77,8 +78,11 @@ def simulate_schedule(model, params, key, *, block_start, inputs, respond=None, 
     xs = {"t": jnp.arange(n), "key": jax.random.split(key, n), "block_start": block_start, **inputs}
     xs["valid"] = jnp.ones(n, bool) if valid is None else valid
     zero = jnp.zeros((), jnp.result_type(float))
+    first, per_trial = split_params(params)
+    xs["params"] = per_trial
 
     def body(state, x):
+        params = first._replace(**x["params"])
         k_choice, k_out = jax.random.split(x["key"])
         pre = {f: zero for f in fields}
         pre.update(choice=jnp.zeros((), jnp.int32), valid=x["valid"], block_start=x["block_start"])
@@ -90,7 +94,7 @@ def simulate_schedule(model, params, key, *, block_start, inputs, respond=None, 
         trial = trial._replace(choice=choice, **{k: v for k, v in feedback.items() if k in fields})
         return learn(model, params, state, trial), (trial, logit)
 
-    _, (trials, logits) = lax.scan(body, model.init_state(model.n_options, params), xs)
+    _, (trials, logits) = lax.scan(body, model.init_state(model.n_options, first), xs)
     return trials, logits
 
 
@@ -125,7 +129,7 @@ def replay_batch(model, params, trials, key):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
         The observed trials; their ``valid`` and ``block_start`` are kept and the model's
         input columns replayed.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import numpyro
@@ -62,7 +63,8 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset()):
     (participant, non-centred) or ``p_raw`` (participant, centred, when ``p in centered``),
     deterministic ``p`` (participant, natural scale) and ``p_group`` (the group location on
     the natural scale, hBayesDM's ``mu_p``). The observed site ``choice`` has plates
-    ``participant`` and ``trial`` and is masked where ``trials.valid`` is False.
+    ``participant`` and ``trial`` (and ``stage`` for a model with several choices per trial,
+    each stage observed) and is masked where ``trials.valid`` is False.
 
     Parameters
     ----------
@@ -72,7 +74,7 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset()):
     centered : set of str
         Parameters to give a centred parameterisation.
     """
-    n_p, n_t = trials.choice.shape
+    n_p, n_t = trials.valid.shape
     values = {}
     for name, spec in model.params.items():
         prior = priors[name]
@@ -86,5 +88,8 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset()):
             values[name] = numpyro.deterministic(name, spec.constrain(raw))
         numpyro.deterministic(f"{name}_group", spec.constrain(mu))
     logits = engine.logits(model, model.make_params(values), trials)
-    with numpyro.plate("participant", n_p, dim=-2), numpyro.plate("trial", n_t, dim=-1):
-        numpyro.sample("choice", dist.Categorical(logits=logits).mask(trials.valid), obs=trials.choice)
+    choice, valid = engine.observed_choices(model, trials)  # (participant, trial[, stage])
+    with contextlib.ExitStack() as plates:
+        for dim, (plate, size) in enumerate(zip(("participant", "trial", "stage"), choice.shape), start=-choice.ndim):
+            plates.enter_context(numpyro.plate(plate, size, dim=dim))
+        numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)

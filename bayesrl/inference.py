@@ -84,7 +84,7 @@ def run_nuts(
     return samples, stats, info
 
 
-def pointwise_log_likelihood(model, samples, trials, batch_size=64):
+def pointwise_log_likelihood(model, samples, trials, batch_size=64, by_stage=False):
     """Per-trial log-likelihood of every draw.
 
     Parameters
@@ -92,11 +92,16 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64):
     model : bayesrl.Model
     samples : dict with each parameter's draws, shape (chain, draw, participant)
     trials : Trial NamedTuple, each field shape (participant, trial)
+    by_stage : bool, default False
+        Keep the stages apart (:func:`bayesrl.engine.stage_log_likelihood`).
 
     Returns
     -------
     numpy.ndarray, shape (chain, draw, participant, trial)
+        Summed over a staged model's stages; with ``by_stage``, shape
+        (chain, draw, participant, trial, stage).
     """
+    score = engine.stage_log_likelihood if by_stage else engine.log_likelihood
     first = samples[model.param_names[0]]
     n_c, n_d = first.shape[:2]
     flat = {k: jnp.asarray(samples[k]).reshape((n_c * n_d,) + samples[k].shape[2:]) for k in model.param_names}
@@ -104,7 +109,7 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64):
     @jax.jit
     def run(flat_params):
         return jax.lax.map(
-            lambda p: engine.log_likelihood(model, model.make_params(p), trials), flat_params, batch_size=batch_size
+            lambda p: score(model, model.make_params(p), trials), flat_params, batch_size=batch_size
         )
 
     out = np.asarray(run(flat))

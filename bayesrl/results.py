@@ -29,6 +29,7 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     samples : dict, each array shape (chain, draw, ...)
     stats : dict, each array shape (chain, draw)
     log_lik : numpy.ndarray, shape (chain, draw, participant, trial)
+        Summed over the stages of a staged model.
     metadata : dict
         JSON-serialisable; stored in the posterior group's attributes.
 
@@ -43,7 +44,12 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
             dims[var] = ["participant"]
     trial_dims = ["participant", "trial"]
     arrays = dataset.arrays
-    observed = {"choice": np.where(arrays["valid"], arrays["choice"], -1)}
+    valid = arrays["valid"]
+    if model.stages:  # one choice per stage: observed_data's choice gets a stage axis
+        coords["stage"] = list(model.choice_columns)
+        dims["choice"] = [*trial_dims, "stage"]
+        valid = valid[..., None]
+    observed = {"choice": np.where(valid, arrays["choice"], -1)}
     constant = {c: arrays[c] for c in model.columns}
     constant.update(
         valid=arrays["valid"],
@@ -107,8 +113,9 @@ class Fit:
     ----------
     idata : arviz.InferenceData or xarray.DataTree
         Groups ``posterior`` (dims ``chain, draw[, participant]``), ``log_likelihood``
-        (``choice``: ``chain, draw, participant, trial``), ``sample_stats``,
-        ``observed_data`` (``choice``, 0-based, -1 where masked or padded) and ``constant_data``.
+        (``choice``: ``chain, draw, participant, trial``; a staged model's stages summed),
+        ``sample_stats``, ``observed_data`` (``choice``, 0-based, -1 where masked or padded;
+        dims ``participant, trial, stage`` for a staged model) and ``constant_data``.
     model : bayesrl.Model or None
         None when loaded from a file of a custom model without passing ``model=``.
     data : Dataset
@@ -242,19 +249,35 @@ class Fit:
         )
 
     # --- predictive accuracy ----------------------------------------------------------------
-    def log_likelihood(self, unit: str = "participant") -> np.ndarray:
+    def log_likelihood(self, unit: str = "participant", *, by_stage: bool = False) -> np.ndarray:
         """Pointwise log-likelihood draws.
 
         Parameters
         ----------
         unit : {"participant", "trial"}
             Sum over each participant's trials, or keep valid trials separately.
+        by_stage : bool, default False
+            Keep the stages of a model with several choices per trial apart (a trailing
+            ``stage`` axis, in the order of ``model.stages``), recomputed through the engine
+            (:func:`bayesrl.engine.stage_log_likelihood`); it needs the fit's model. Without
+            stages the axis has length 1. Default: each trial's stages summed, as stored.
 
         Returns
         -------
         numpy.ndarray
-            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``.
+            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``;
+            with ``by_stage``, a trailing ``stage`` axis.
         """
+        if unit not in ("participant", "trial"):
+            raise ValueError(f"unit must be 'participant' or 'trial', got {unit!r}")
+        if by_stage:
+            from .inference import pointwise_log_likelihood
+
+            model = predictive.require_model(self)
+            post = self.posterior
+            samples = {p: np.asarray(post[p].transpose("chain", "draw", "participant")) for p in model.param_names}
+            ll = pointwise_log_likelihood(model, samples, self.data.trials(model), by_stage=True)
+            return ll.sum(-2) if unit == "participant" else ll[:, :, self.data.arrays["valid"]]
         ll = np.asarray(
             _arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial")
         )

@@ -348,4 +348,5 @@ class Model:
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k} {v.describe()}" for k, v in self.params.items())
-        return f"Model({self.name!r}, n_options={self.n_options}, params: {ps}, columns: {self.columns})"
+        stages = f", stages: {self.choice_columns}" if self.stages else ""
+        return f"Model({self.name!r}, n_options={self.n_options}, params: {ps}, columns: {self.columns}{stages})"

@@ -382,6 +382,10 @@ class Fit:
               as the six stimulus values of ``pst_Q``, are numbered from 1);
             - ``prob_<option>``: the choice probabilities, and ``prob_chosen``: the probability
               of the observed choice (NaN on masked trials);
+            - for a model with several choices per trial (``model.stages``): one observed
+              choice column per stage (``level1_choice``...) instead of ``choice``, and
+              ``prob_<column>_<option>`` and ``prob_chosen_<column>`` per stage (each stage's
+              probabilities over the options offered on that trial, 0 for the others);
             - the model's latents, NaN on masked trials: by default ``chosen_value`` and
               ``prediction_error`` (``outcome - q[choice]``) for models with a value vector
               ``q``; models define their own (``associability`` and ``learning_rate`` for
@@ -440,6 +444,11 @@ class Fit:
               probabilities each simulated choice was drawn from (NaN where there is none);
             - generative with a task: the model's columns the task produced (e.g.
               ``outcome``), dims (chain, draw, participant, trial).
+
+            For a model with several choices per trial, ``choice`` and ``choice_prob`` have a
+            ``stage`` dimension before ``option`` (coordinates: the stages' columns); one step
+            ahead, a stage whose options come in groups is predicted within the group the
+            participant was offered.
 
             ``trial`` is the data's trial axis, or ``0..task.n_trials-1`` with a task; ``draw``
             holds the posterior's draw indices. The attributes say the mode, number of draws

@@ -263,3 +263,31 @@ def test_compare_and_save_two_step_fits(tmp_path):
     loaded = brl.load_fit(tmp_path / "ts.nc")
     np.testing.assert_array_equal(loaded.data.arrays["choice"], fits["ts_par4"].data.arrays["choice"])
     np.testing.assert_allclose(loaded.latents()["prob_chosen_level1_choice"], fits["ts_par4"].latents()["prob_chosen_level1_choice"])
+
+
+def test_replaying_a_staged_schedule_keeps_each_offered_group(rng):
+    """A custom staged model without feedback columns: replay draws stage 2 within the observed state."""
+    from typing import NamedTuple
+
+    from bayesrl.simulate import replay_batch
+
+    class Counts(NamedTuple):
+        n1: jnp.ndarray  # (2,)
+        n2: jnp.ndarray  # (4,)
+
+    model = brl.Model(
+        name="habit_two_stage",
+        params={"beta": brl.positive(upper=5)},
+        init_state=lambda n, p: Counts(jnp.zeros(2), jnp.zeros(4)),
+        policy=lambda s, p, t: (p.beta * s.n1, p.beta * s.n2 + s.n1[t.choice[0]]),  # stage 2 reads stage 1
+        update=lambda s, p, t: Counts(s.n1.at[t.choice[0]].add(0.1), s.n2.at[t.choice[1]].add(0.1)),
+        stages=brl.models.ts_par4().stages,
+        columns=(),
+    )
+    df = pd.read_csv(pd.io.common.StringIO(HBAYESDM_TS), sep="\t")
+    data = prepare(df, model)
+    params = model.make_params({"beta": jnp.full(2, 1.0)})
+    sim, logits = replay_batch(model, params, data.trials(model), jax.random.PRNGKey(0))
+    valid = data.arrays["valid"]
+    np.testing.assert_array_equal(np.asarray(sim.choice)[valid][:, 1] // 2, data.arrays["choice"][valid][:, 1] // 2)
+    np.testing.assert_allclose(np.asarray(engine.logits(model, params, sim)), np.asarray(logits), rtol=1e-12)

@@ -338,7 +338,7 @@ def prepare(
 
     # One choice column per stage (``choice`` for a model without stages).
     choices = {}
-    for col, k in stage_specs:
+    for col, _ in stage_specs:
         values = _numeric(df, cmap[col], col, pids)
         frac = ~np.isnan(values) & (values != np.round(values))
         if frac.any():

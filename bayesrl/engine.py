@@ -7,8 +7,9 @@ likelihood scores.
 A model with several choices per trial (``Model.stages``) returns one logit vector per stage;
 :func:`score_logits` turns them into one array ``(stage, option)`` of log-probabilities, each
 stage normalised over the options offered on that trial and padded to the widest stage with
-:data:`NOT_OFFERED` (probability 0), so everything downstream (likelihood, observe site, predictive checks) sees an extra
-``stage`` axis and nothing else. Models without stages keep their logits ``(option,)`` as they are.
+:data:`NOT_OFFERED` (probability 0), so everything downstream (likelihood, observe site,
+predictive checks) sees an extra ``stage`` axis and nothing else. Models without stages keep
+their logits ``(option,)`` as they are.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import functools
 import jax
 import jax.numpy as jnp
 from jax import lax
-
 
 #: Log-probability given to options not offered and to padding: finite (NumPyro's Categorical
 #: accepts only real logits), yet exp() of it is exactly 0.
@@ -94,10 +94,7 @@ def score_logits(model, logits_, trial):
             f"stage {list(model.choice_columns)}"
         )
     return jnp.stack(
-        [
-            stage_log_probs(model, k, lg, offered_group(model, k, trial.choice[k]))
-            for k, lg in enumerate(logits_)
-        ]
+        [stage_log_probs(model, k, lg, offered_group(model, k, trial.choice[k])) for k, lg in enumerate(logits_)]
     )
 
 

@@ -90,6 +90,7 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset()):
     logits = engine.logits(model, model.make_params(values), trials)
     choice, valid = engine.observed_choices(model, trials)  # (participant, trial[, stage])
     with contextlib.ExitStack() as plates:
-        for dim, (plate, size) in enumerate(zip(("participant", "trial", "stage"), choice.shape), start=-choice.ndim):
+        names = ("participant", "trial", "stage")[: choice.ndim]
+        for dim, (plate, size) in enumerate(zip(names, choice.shape, strict=True), start=-choice.ndim):
             plates.enter_context(numpyro.plate(plate, size, dim=dim))
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)

@@ -108,9 +108,7 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64, by_stage=Fal
 
     @jax.jit
     def run(flat_params):
-        return jax.lax.map(
-            lambda p: score(model, model.make_params(p), trials), flat_params, batch_size=batch_size
-        )
+        return jax.lax.map(lambda p: score(model, model.make_params(p), trials), flat_params, batch_size=batch_size)
 
     out = np.asarray(run(flat))
     return out.reshape((n_c, n_d) + out.shape[1:])

@@ -98,9 +98,9 @@ def one_step_probabilities(fit, num_draws: int = 200, seed: int = 0) -> np.ndarr
     -------
     numpy.ndarray, shape (draw, participant, trial, option)
         Probabilities summing to 1 over ``option`` (shape (draw, participant, trial, stage,
-        option) for a model with several choices per trial, each stage over its offered options). Padded and masked trials hold the
-        probabilities the unchanged state would give; select real trials with
-        ``fit.data.arrays["valid"]`` (shape (participant, trial)).
+        option) for a model with several choices per trial, each stage over its offered
+        options). Padded and masked trials hold the probabilities the unchanged state would
+        give; select real trials with ``fit.data.arrays["valid"]`` (shape (participant, trial)).
 
     Raises
     ------

@@ -181,7 +181,8 @@ def _prob_columns(model, probs, choice, valid, base) -> dict:
     """``prob_<option>`` and ``prob_chosen``; per stage (``prob_<column>_<option>``...) for a staged model."""
     out = {}
     sizes = [s.n_options for s in model.stages] or [probs.shape[-1]]
-    for (name, p), (_, c), k in zip(_stage_arrays(model, probs).items(), _stage_arrays(model, choice).items(), sizes):
+    stages = zip(_stage_arrays(model, probs).items(), _stage_arrays(model, choice).values(), sizes, strict=True)
+    for (name, p), c, k in stages:
         prefix = "prob_" if name == "choice" else f"prob_{name}_"
         out.update({f"{prefix}{o + base}": p[..., o] for o in range(k)})
         chosen = np.take_along_axis(p, c[..., None].astype(int), axis=-1)[..., 0]

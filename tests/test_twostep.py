@@ -172,7 +172,9 @@ def test_stage_contract_errors():
     with pytest.raises(ValueError, match="one per stage"):
         engine.score_logits(bad, bad.policy(bad.init_state(4, p), p, trial), trial)
     with pytest.raises(ValueError, match="does not say which group"):
-        brl.simulate(model, {k: 0.5 for k in model.param_names}, task=dataclasses.replace(brl.tasks.two_step(5), offer=None))
+        brl.simulate(
+            model, {k: 0.5 for k in model.param_names}, task=dataclasses.replace(brl.tasks.two_step(5), offer=None)
+        )
     with pytest.raises(ValueError, match=r"makes 2 choices per trial with \(2, 4\) options"):
         brl.simulate(model, {k: 0.5 for k in model.param_names}, task=brl.tasks.bandit([0.5, 0.5], n_trials=5))
 
@@ -205,7 +207,10 @@ def test_fit_reports_both_stages():
     df, task, fits = _fits()
     fit = fits["ts_par4"]
     obs = brl._arviz.group(fit.idata, "observed_data")["choice"]
-    assert obs.dims == ("participant", "trial", "stage") and list(obs["stage"].values) == ["level1_choice", "level2_choice"]
+    assert obs.dims == ("participant", "trial", "stage") and list(obs["stage"].values) == [
+        "level1_choice",
+        "level2_choice",
+    ]
     by_stage = fit.log_likelihood("trial", by_stage=True)
     np.testing.assert_allclose(by_stage.sum(-1), fit.log_likelihood("trial"), rtol=1e-9)
     assert by_stage.shape[-1] == 2 and np.all(by_stage < 0)
@@ -256,13 +261,17 @@ def test_compare_and_save_two_step_fits(tmp_path):
     np.testing.assert_allclose(table["elpd_diff"], 0.0, atol=1e-12)
     choice = fit.data.arrays["choice"].copy()
     choice[0, 3, 1] ^= 1  # another second-stage option in the same state
-    other = brl.Fit(fit.idata, fit.model, dataclasses.replace(fit.data, arrays={**fit.data.arrays, "choice": choice}), fit.metadata)
+    other = brl.Fit(
+        fit.idata, fit.model, dataclasses.replace(fit.data, arrays={**fit.data.arrays, "choice": choice}), fit.metadata
+    )
     with pytest.raises(ValueError, match="choices differ"):
         brl.compare({"a": fit, "other": other}, refit="never", progress_bar=False)
     fits["ts_par4"].save(tmp_path / "ts.nc")
     loaded = brl.load_fit(tmp_path / "ts.nc")
     np.testing.assert_array_equal(loaded.data.arrays["choice"], fits["ts_par4"].data.arrays["choice"])
-    np.testing.assert_allclose(loaded.latents()["prob_chosen_level1_choice"], fits["ts_par4"].latents()["prob_chosen_level1_choice"])
+    np.testing.assert_allclose(
+        loaded.latents()["prob_chosen_level1_choice"], fits["ts_par4"].latents()["prob_chosen_level1_choice"]
+    )
 
 
 def test_replaying_a_staged_schedule_keeps_each_offered_group(rng):

@@ -214,13 +214,14 @@ def ts_par4(trans_prob: float = 0.7) -> Model:
         temperatures=_same_temperature,
         trace=_full_trace,
         trans_prob=trans_prob,
-        description="two-step: hybrid model-based/model-free, one rate and temperature, perseveration (hBayesDM ts_par4)",
+        description="two-step: hybrid model-based/model-free, one rate and temperature, perseveration "
+        "(hBayesDM ts_par4)",
     )
 
 
 @register
 def ts_par6(trans_prob: float = 0.7) -> Model:
-    r"""HBayesDM's ``ts_par6``: :func:`ts_par4` with a learning rate and inverse temperature per stage (Daw et al. 2011).
+    r"""HBayesDM's ``ts_par6``: :func:`ts_par4` with a rate and an inverse temperature per stage (Daw et al. 2011).
 
     .. math::
 
@@ -254,7 +255,14 @@ def ts_par6(trans_prob: float = 0.7) -> Model:
     """
     return _ts_model(
         "ts_par6",
-        {"a1": unit(), "beta1": _TEMPERATURE, "a2": unit(), "beta2": _TEMPERATURE, "pi": bounded(0.0, 5.0), "w": unit()},
+        {
+            "a1": unit(),
+            "beta1": _TEMPERATURE,
+            "a2": unit(),
+            "beta2": _TEMPERATURE,
+            "pi": bounded(0.0, 5.0),
+            "w": unit(),
+        },
         rates=_stage_rates,
         temperatures=_stage_temperatures,
         trace=_full_trace,

@@ -16,7 +16,7 @@ from ._bms import BMS, bms  # noqa: E402
 from .api import fit, simulate  # noqa: E402
 from .compare import compare, participant_elpd  # noqa: E402
 from .data import DataError  # noqa: E402
-from .model import Model  # noqa: E402
+from .model import Model, Stage  # noqa: E402
 from .results import Diagnostics, Fit, load_fit  # noqa: E402
 from .transforms import Parameter, Prior, bounded, positive, real, unit  # noqa: E402
 
@@ -30,6 +30,7 @@ __all__ = [
     "Model",
     "Parameter",
     "Prior",
+    "Stage",
     "bms",
     "bounded",
     "compare",

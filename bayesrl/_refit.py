@@ -70,7 +70,7 @@ def heldout_log_lik(model, mu, sigma, trials, mc_draws, key):
     def one(values):
         params = model.make_params({n: model.params[n].constrain(values[n]) for n in names})
         logits = engine.participant_logits(model, params, trials)
-        return engine.choice_log_prob(logits, trials.choice, trials.valid).sum()
+        return engine.choice_log_prob(logits, *engine.observed_choices(model, trials)).sum()
 
     return jax.lax.map(one, raw, batch_size=512).reshape(n_draws, mc_draws)
 

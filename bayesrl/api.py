@@ -323,7 +323,8 @@ def simulate(
     Returns
     -------
     pandas.DataFrame
-        Long format that :func:`fit` reads: ``participant``, ``trial`` (1-based), ``choice``,
+        Long format that :func:`fit` reads: ``participant``, ``trial`` (1-based), ``choice``
+        (one column per stage for a staged model, e.g. ``level1_choice``, ``level2_choice``),
         the task's fields (``outcome``...), ``block`` when the task has several blocks (the
         learner's state resets at each), and ``true_<param>`` columns with each participant's
         parameter values.
@@ -335,12 +336,14 @@ def simulate(
     table = _participant_params(model, params, group, n_participants, key_p)
     values = model.make_params({p: jax.numpy.asarray(table[p].to_numpy()) for p in model.param_names})
     trials, _ = simulate_batch(model, values, task, key_sim)
-    n_p, n_t = np.shape(trials.choice)
+    n_p, n_t = np.shape(trials.valid)
     out = {
         "participant": np.repeat(table.index.to_numpy(), n_t),
         "trial": np.tile(np.arange(1, n_t + 1), n_p),
-        "choice": np.asarray(trials.choice).ravel() + choice_base,
     }
+    choice = np.asarray(trials.choice).reshape(n_p * n_t, model.n_stages)  # one column per stage
+    for k, name in enumerate(model.choice_columns):
+        out[name] = choice[:, k] + choice_base
     for f in task.provides():
         if f in trials._fields:
             out[f] = np.asarray(trials[trials._fields.index(f)]).ravel()

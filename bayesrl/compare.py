@@ -70,7 +70,12 @@ def _check_same_data(fits: Mapping[str, Fit]) -> None:
             )
         va, vb = a.arrays["valid"], b.arrays["valid"]
         checks = [("masked trials", va, vb)]
-        checks.append(("choices", np.where(va, a.arrays["choice"], -1), np.where(vb, b.arrays["choice"], -1)))
+        ca, cb = np.asarray(a.arrays["choice"]), np.asarray(b.arrays["choice"])
+        if ca.shape != cb.shape:
+            raise ValueError(f"{where}: choices per trial differ ({ca[0, 0].size} vs {cb[0, 0].size})")
+        stage_va = va.reshape(va.shape + (1,) * (ca.ndim - 2))  # a staged model's choices: (participant, trial, stage)
+        stage_vb = vb.reshape(vb.shape + (1,) * (cb.ndim - 2))
+        checks.append(("choices", np.where(stage_va, ca, -1), np.where(stage_vb, cb, -1)))
         checks.append(("block starts", a.arrays["block_start"], b.arrays["block_start"]))
         shared = sorted((set(a.arrays) & set(b.arrays)) - set(_BASE_FIELDS))
         for c in shared:
@@ -79,7 +84,7 @@ def _check_same_data(fits: Mapping[str, Fit]) -> None:
             x, y = np.asarray(x), np.asarray(y)
             differ = ~((x == y) | (np.isnan(x) & np.isnan(y))) if x.dtype.kind == "f" else x != y
             if differ.any():
-                i, t = np.argwhere(differ)[0]
+                i, t = np.argwhere(differ)[0][:2]
                 raise ValueError(
                     f"{where}: {what} differ (first at participant {pa[i]!r}, trial {t} of that participant "
                     f"(0-based): {x[i, t]!r} in {a_name!r}, {y[i, t]!r} in {b_name!r})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 import jax.numpy as jnp
@@ -84,7 +85,8 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
     (participant, non-centred) or ``p_raw`` (participant, centred, when ``p in centered``),
     deterministic ``p`` (participant, natural scale) and ``p_group`` (the group location on
     the natural scale, hBayesDM's ``mu_p``). The observed site ``choice`` has plates
-    ``participant`` and ``trial`` and is masked where ``trials.valid`` is False.
+    ``participant`` and ``trial`` (and ``stage`` for a model with several choices per trial,
+    each stage observed) and is masked where ``trials.valid`` is False.
 
     With a :class:`bayesrl.design.Design`: a parameter with a formula has ``p_beta`` (coef,)
     instead of ``p_mu`` and ``p_group``, the location of participant ``i`` being ``X[i] @ p_beta``
@@ -103,7 +105,7 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
         Parameters to give a centred parameterisation.
     design : bayesrl.design.Design, optional
     """
-    n_p, n_t = trials.choice.shape
+    n_p, n_t = trials.valid.shape
     values = {}
     for name, spec in model.params.items():
         prior = priors[name]
@@ -134,5 +136,9 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
     if design is not None:
         values = trial_values(values, design.condition_index)
     logits = engine.logits(model, model.make_params(values), trials)
-    with numpyro.plate("participant", n_p, dim=-2), numpyro.plate("trial", n_t, dim=-1):
-        numpyro.sample("choice", dist.Categorical(logits=logits).mask(trials.valid), obs=trials.choice)
+    choice, valid = engine.observed_choices(model, trials)  # (participant, trial[, stage])
+    with contextlib.ExitStack() as plates:
+        names = ("participant", "trial", "stage")[: choice.ndim]
+        for dim, (plate, size) in enumerate(zip(names, choice.shape, strict=True), start=-choice.ndim):
+            plates.enter_context(numpyro.plate(plate, size, dim=dim))
+        numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)

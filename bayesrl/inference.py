@@ -86,7 +86,7 @@ def run_nuts(
     return samples, stats, info
 
 
-def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_index=None):
+def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_index=None, by_stage=False):
     """Per-trial log-likelihood of every draw.
 
     Parameters
@@ -97,11 +97,16 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_in
     trials : Trial NamedTuple, each field shape (participant, trial)
     condition_index : dict of str to int array, each shape (participant, trial), optional
         Each trial's condition, per parameter with conditions.
+    by_stage : bool, default False
+        Keep the stages apart (:func:`bayesrl.engine.stage_log_likelihood`).
 
     Returns
     -------
     numpy.ndarray, shape (chain, draw, participant, trial)
+        Summed over a staged model's stages; with ``by_stage``, shape
+        (chain, draw, participant, trial, stage).
     """
+    score = engine.stage_log_likelihood if by_stage else engine.log_likelihood
     first = samples[model.param_names[0]]
     n_c, n_d = first.shape[:2]
     flat = {k: jnp.asarray(samples[k]).reshape((n_c * n_d,) + samples[k].shape[2:]) for k in model.param_names}
@@ -109,7 +114,7 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_in
     @jax.jit
     def run(flat_params):
         return jax.lax.map(
-            lambda p: engine.log_likelihood(model, model.make_params(trial_values(p, condition_index or {})), trials),
+            lambda p: score(model, model.make_params(trial_values(p, condition_index or {})), trials),
             flat_params,
             batch_size=batch_size,
         )

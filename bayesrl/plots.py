@@ -104,9 +104,10 @@ def one_step_probabilities(fit, num_draws: int = 200, seed: int = 0) -> np.ndarr
     Returns
     -------
     numpy.ndarray, shape (draw, participant, trial, option)
-        Probabilities summing to 1 over ``option``. Padded and masked trials hold the
-        probabilities the unchanged state would give; select real trials with
-        ``fit.data.arrays["valid"]`` (shape (participant, trial)).
+        Probabilities summing to 1 over ``option`` (shape (draw, participant, trial, stage,
+        option) for a model with several choices per trial, each stage over its offered
+        options). Padded and masked trials hold the probabilities the unchanged state would
+        give; select real trials with ``fit.data.arrays["valid"]`` (shape (participant, trial)).
 
     Raises
     ------
@@ -174,6 +175,13 @@ def plot_learning_curve(
     import jax.numpy as jnp
     import matplotlib.pyplot as plt
 
+    model = _require_model(fit)
+    if model.stages:
+        raise ValueError(
+            f"plot_learning_curve follows one choice per trial, but model {model.name!r} makes {model.n_stages} "
+            f"({', '.join(model.choice_columns)}); use fit.latents() (prob_<column>_<option> per stage) or "
+            "fit.posterior_predictive() and plot the stage you want"
+        )
     k, base = fit.data.n_options, fit.data.choice_base
     if option is None:
         o = _better_option(fit)

@@ -157,20 +157,41 @@ def _state_columns(states, n_options: int, choice_base: int) -> dict:
     return out
 
 
-def _trial_index_columns(fit) -> dict:
+def _stage_arrays(model, array):
+    """``{choice column: array[..., k]}`` for a staged model's arrays with a stage axis, else ``{"choice": array}``."""
+    if not model.stages:
+        return {"choice": array}
+    return {col: array[:, :, k] for k, col in enumerate(model.choice_columns)}
+
+
+def _trial_index_columns(fit, model) -> dict:
     data = fit.data
     real = data.row_index >= 0
     n_p, n_t = real.shape
     valid = data.arrays["valid"]
-    choice = np.where(valid, data.arrays["choice"] + data.choice_base, -1)
-    return {
+    cols = {
         "participant": np.repeat(data.participants[:, None], n_t, axis=1),
         "trial": np.broadcast_to(np.arange(n_t), (n_p, n_t)),
         "block": np.cumsum(data.arrays["block_start"], axis=1),
         "row": data.row_index,
         "masked": real & ~valid,
-        "choice": choice,
     }
+    for name, choice in _stage_arrays(model, data.arrays["choice"]).items():
+        cols[name] = np.where(valid, choice + data.choice_base, -1)
+    return cols
+
+
+def _prob_columns(model, probs, choice, valid, base) -> dict:
+    """``prob_<option>`` and ``prob_chosen``; per stage (``prob_<column>_<option>``...) for a staged model."""
+    out = {}
+    sizes = [s.n_options for s in model.stages] or [probs.shape[-1]]
+    stages = zip(_stage_arrays(model, probs).items(), _stage_arrays(model, choice).values(), sizes, strict=True)
+    for (name, p), c, k in stages:
+        prefix = "prob_" if name == "choice" else f"prob_{name}_"
+        out.update({f"{prefix}{o + base}": p[..., o] for o in range(k)})
+        chosen = np.take_along_axis(p, c[..., None].astype(int), axis=-1)[..., 0]
+        out["prob_chosen" if name == "choice" else f"prob_chosen_{name}"] = np.where(valid, chosen, np.nan)
+    return out
 
 
 def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_size: int = 16) -> pd.DataFrame:
@@ -203,12 +224,11 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
         states, probs, extra = jax.jit(lambda f: _map_mean(compute, f, batch_size))(flat)
 
     valid = data.arrays["valid"]
-    probs = np.where(valid[..., None], np.asarray(probs), np.nan)
-    cols = _trial_index_columns(fit)
+    probs = np.asarray(probs)
+    probs = np.where(valid.reshape(valid.shape + (1,) * (probs.ndim - 2)), probs, np.nan)
+    cols = _trial_index_columns(fit, model)
     state_cols = _state_columns(states, k, base)
-    prob_cols = {f"prob_{o + base}": probs[..., o] for o in range(k)}
-    chosen = np.take_along_axis(probs, data.arrays["choice"][..., None].astype(int), axis=-1)[..., 0]
-    prob_cols["prob_chosen"] = np.where(valid, chosen, np.nan)
+    prob_cols = _prob_columns(model, probs, data.arrays["choice"], valid, base)
     extra = {name: np.asarray(v) for name, v in extra.items()}
     for group in (state_cols, prob_cols, extra):
         clash = sorted(set(group) & set(cols))
@@ -221,18 +241,33 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
     real = data.row_index >= 0
     order = np.argsort(data.row_index[real], kind="stable")
     frame = pd.DataFrame({name: np.asarray(v)[real][order] for name, v in cols.items()})
-    frame["choice"] = pd.array(np.where(frame["masked"], pd.NA, frame["choice"]), dtype="Int64")
+    for name in model.choice_columns:
+        frame[name] = pd.array(np.where(frame["masked"], pd.NA, frame[name]), dtype="Int64")
     return frame
 
 
 def _coords(fit, chains, draws, n_trials):
-    return {
+    coords = {
         "chain": chains,
         "draw": draws,
         "participant": fit.data.participants,
         "trial": np.arange(n_trials),
         "option": np.arange(fit.data.n_options),
     }
+    if fit.model.stages:
+        coords["stage"] = list(fit.model.choice_columns)
+    return coords
+
+
+def _dims(model):
+    """Dims of ``choice`` and of ``choice_prob``: a ``stage`` axis for a staged model."""
+    dims = ("chain", "draw", "participant", "trial", *(("stage",) if model.stages else ()))
+    return dims, (*dims, "option")
+
+
+def _per_stage(model, valid):
+    """``valid`` (..., trial) with a trailing axis per stage for a staged model."""
+    return valid[..., None] if model.stages else valid
 
 
 def _draw_keys(seed: int, n: int):
@@ -267,12 +302,12 @@ def one_step(fit, *, num_draws=200, seed: int = 0, batch_size: int = 16) -> xr.D
         return jax.lax.map(one, (flat, keys), batch_size=batch_size)
 
     probs, choice = (np.asarray(x) for x in run(flat, keys))
-    valid = data.arrays["valid"]
+    valid = _per_stage(model, data.arrays["valid"])
     probs = np.where(valid[..., None], probs, np.nan).reshape((n_c, n_d) + probs.shape[1:])
     choice = np.where(valid, choice, -1).reshape((n_c, n_d) + choice.shape[1:])
-    dims = ("chain", "draw", "participant", "trial")
+    dims, prob_dims = _dims(model)
     return xr.Dataset(
-        {"choice": (dims, choice), "choice_prob": ((*dims, "option"), probs)},
+        {"choice": (dims, choice), "choice_prob": (prob_dims, probs)},
         coords=_coords(fit, chains, draw_index, data.max_trials),
         attrs={"mode": "one_step", "num_draws": n_c * n_d, "seed": int(seed)},
     )
@@ -337,12 +372,14 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
 
     sim, probs = run(flat, keys)
     shape = (n_c, n_d, data.n_participants, n_trials)
-    dims = ("chain", "draw", "participant", "trial")
-    choice = np.where(valid, np.asarray(sim.choice), -1).reshape(shape)
-    probs = np.where(valid[..., None], np.asarray(probs), np.nan).reshape((*shape, data.n_options))
-    out = {"choice": (dims, choice), "choice_prob": ((*dims, "option"), probs)}
+    dims, prob_dims = _dims(model)
+    stage_shape = shape + ((model.n_stages,) if model.stages else ())
+    valid = _per_stage(model, valid)
+    choice = np.where(valid, np.asarray(sim.choice), -1).reshape(stage_shape)
+    probs = np.where(valid[..., None], np.asarray(probs), np.nan).reshape((*stage_shape, data.n_options))
+    out = {"choice": (dims, choice), "choice_prob": (prob_dims, probs)}
     for name in fields:
-        out[name] = (dims, np.asarray(getattr(sim, name)).reshape(shape))
+        out[name] = (dims[:4], np.asarray(getattr(sim, name)).reshape(shape))
     attrs = {"mode": "generative", "num_draws": n_c * n_d, "seed": int(seed)}
     attrs["schedule"] = "observed" if task is None else f"task {task.name}"
     return xr.Dataset(out, coords=_coords(fit, chains, draw_index, n_trials), attrs=attrs)

@@ -30,6 +30,7 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     samples : dict, each array shape (chain, draw, ...)
     stats : dict, each array shape (chain, draw)
     log_lik : numpy.ndarray, shape (chain, draw, participant, trial)
+        Summed over the stages of a staged model.
     metadata : dict
         JSON-serialisable; stored in the posterior group's attributes.
     design : bayesrl.design.Design, optional
@@ -49,7 +50,12 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     coords.update(extra_coords)
     trial_dims = ["participant", "trial"]
     arrays = dataset.arrays
-    observed = {"choice": np.where(arrays["valid"], arrays["choice"], -1)}
+    valid = arrays["valid"]
+    if model.stages:  # one choice per stage: observed_data's choice gets a stage axis
+        coords["stage"] = list(model.choice_columns)
+        dims["choice"] = [*trial_dims, "stage"]
+        valid = valid[..., None]
+    observed = {"choice": np.where(valid, arrays["choice"], -1)}
     constant = {c: arrays[c] for c in model.columns}
     constant.update({c: v for c, v in arrays.items() if c.endswith("_condition") and c not in constant})
     constant.update(
@@ -114,8 +120,9 @@ class Fit:
     ----------
     idata : arviz.InferenceData or xarray.DataTree
         Groups ``posterior`` (dims ``chain, draw[, participant]``), ``log_likelihood``
-        (``choice``: ``chain, draw, participant, trial``), ``sample_stats``,
-        ``observed_data`` (``choice``, 0-based, -1 where masked or padded) and ``constant_data``.
+        (``choice``: ``chain, draw, participant, trial``; a staged model's stages summed),
+        ``sample_stats``, ``observed_data`` (``choice``, 0-based, -1 where masked or padded;
+        dims ``participant, trial, stage`` for a staged model) and ``constant_data``.
     model : bayesrl.Model or None
         None when loaded from a file of a custom model without passing ``model=``.
     data : Dataset
@@ -270,19 +277,35 @@ class Fit:
         )
 
     # --- predictive accuracy ----------------------------------------------------------------
-    def log_likelihood(self, unit: str = "participant") -> np.ndarray:
+    def log_likelihood(self, unit: str = "participant", *, by_stage: bool = False) -> np.ndarray:
         """Pointwise log-likelihood draws.
 
         Parameters
         ----------
         unit : {"participant", "trial"}
             Sum over each participant's trials, or keep valid trials separately.
+        by_stage : bool, default False
+            Keep the stages of a model with several choices per trial apart (a trailing
+            ``stage`` axis, in the order of ``model.stages``), recomputed through the engine
+            (:func:`bayesrl.engine.stage_log_likelihood`); it needs the fit's model. Without
+            stages the axis has length 1. Default: each trial's stages summed, as stored.
 
         Returns
         -------
         numpy.ndarray
-            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``.
+            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``;
+            with ``by_stage``, a trailing ``stage`` axis.
         """
+        if unit not in ("participant", "trial"):
+            raise ValueError(f"unit must be 'participant' or 'trial', got {unit!r}")
+        if by_stage:
+            from .inference import pointwise_log_likelihood
+
+            model = predictive.require_model(self)
+            post = self.posterior
+            samples = {p: np.asarray(post[p].transpose("chain", "draw", "participant")) for p in model.param_names}
+            ll = pointwise_log_likelihood(model, samples, self.data.trials(model), by_stage=True)
+            return ll.sum(-2) if unit == "participant" else ll[:, :, self.data.arrays["valid"]]
         ll = np.asarray(
             _arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial")
         )
@@ -387,6 +410,10 @@ class Fit:
               as the six stimulus values of ``pst_Q``, are numbered from 1);
             - ``prob_<option>``: the choice probabilities, and ``prob_chosen``: the probability
               of the observed choice (NaN on masked trials);
+            - for a model with several choices per trial (``model.stages``): one observed
+              choice column per stage (``level1_choice``...) instead of ``choice``, and
+              ``prob_<column>_<option>`` and ``prob_chosen_<column>`` per stage (each stage's
+              probabilities over the options offered on that trial, 0 for the others);
             - the model's latents, NaN on masked trials: by default ``chosen_value`` and
               ``prediction_error`` (``outcome - q[choice]``) for models with a value vector
               ``q``; models define their own (``associability`` and ``learning_rate`` for
@@ -445,6 +472,11 @@ class Fit:
               probabilities each simulated choice was drawn from (NaN where there is none);
             - generative with a task: the model's columns the task produced (e.g.
               ``outcome``), dims (chain, draw, participant, trial).
+
+            For a model with several choices per trial, ``choice`` and ``choice_prob`` have a
+            ``stage`` dimension before ``option`` (coordinates: the stages' columns); one step
+            ahead, a stage whose options come in groups is predicted within the group the
+            participant was offered.
 
             ``trial`` is the data's trial axis, or ``0..task.n_trials-1`` with a task; ``draw``
             holds the posterior's draw indices. The attributes say the mode, number of draws

@@ -64,7 +64,7 @@ def from_netcdf(path: str):
 @contextlib.contextmanager
 def quiet_logs():
     """Silence ArviZ's logged warnings (e.g. "Shape validation failed" for one chain)."""
-    log = logging.getLogger("arviz")
+    log = getattr(az, "_log", None) or logging.getLogger("arviz")  # ArviZ 0.2x's logger is not registered
     level = log.level
     log.setLevel(logging.ERROR)
     try:

@@ -23,8 +23,7 @@ def resume(fit: Fit, num_samples: int, *, seed=None, progress_bar=True, check=Tr
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
     if STATE_GROUP not in _arviz.groups(fit.idata):
         raise ValueError(
-            "this fit has no stored sampler state (it was saved by a bayesrl version without resume); "
-            "run brl.fit again"
+            "this fit has no stored sampler state (it was saved by a bayesrl version without resume); run brl.fit again"
         )
     model = fit.model
     if model is None:

@@ -10,13 +10,13 @@ import jax
 import numpy as np
 import pandas as pd
 
+from . import approx
 from . import data as data_mod
 from .hierarchy import resolve_priors
-from . import approx
 from .inference import pointwise_log_likelihood, run_nuts, state_to_dataset
 from .model import Model
 from .models._registry import can_rebuild
-from .results import STATE_GROUP, Fit, build_idata
+from .results import Fit, build_idata
 from .simulate import simulate_batch
 
 

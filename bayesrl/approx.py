@@ -16,16 +16,15 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro.distributions as dist
 import scipy.optimize
-from tqdm.auto import tqdm
 from jax.flatten_util import ravel_pytree
 from numpyro import optim
-from numpyro import handlers
-from numpyro.infer import SVI, Trace_ELBO, init_to_value
+from numpyro.infer import SVI, Trace_ELBO, init_to_median, init_to_value
 from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
 from numpyro.infer.util import constrain_fn, potential_energy
+from tqdm.auto import tqdm
 
 from .hierarchy import hierarchical_model
-from .inference import find_initial_params
+from .inference import find_initial_params, trace_at
 
 GUIDES = ("normal", "lowrank")
 
@@ -59,12 +58,16 @@ def elbo_convergence(losses, window: int | None = None) -> dict:
     prev, last = losses[-2 * window : -window], losses[-window:]
     scale = abs(last.mean()) or 1.0
     noise = 2 * np.sqrt(prev.var(ddof=1) / window + last.var(ddof=1) / window)
-    return {"window": window, "rel_change": float((prev.mean() - last.mean()) / scale), "rel_noise": float(noise / scale)}
+    return {
+        "window": window,
+        "rel_change": float((prev.mean() - last.mean()) / scale),
+        "rel_noise": float(noise / scale),
+    }
 
 
 def _latent_sites(numpyro_model, model_args) -> list[str]:
     """Names of the model's latent (sampled, not observed) sites."""
-    tr = handlers.trace(handlers.seed(numpyro_model, 0)).get_trace(*model_args)
+    tr = trace_at(numpyro_model, model_args, init_to_median(num_samples=15), jax.random.PRNGKey(0))
     return [name for name, s in tr.items() if s["type"] == "sample" and not s["is_observed"]]
 
 
@@ -287,7 +290,9 @@ def run_map(
         v, g = value_and_grad(jnp.asarray(x, dtype))
         return float(v), np.asarray(g, float)
 
-    res = scipy.optimize.minimize(fun, np.asarray(x0, float), jac=True, method="L-BFGS-B", options={"maxiter": max_iter})
+    res = scipy.optimize.minimize(
+        fun, np.asarray(x0, float), jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
+    )
     mode = jnp.asarray(res.x, dtype)
     # float32 line searches often stop "abnormally" at the optimum: judge by the gradient too
     max_grad = float(np.max(np.abs(res.jac))) if np.size(res.jac) else 0.0
@@ -407,5 +412,3 @@ def approximation_warnings(method: str, info: dict) -> list[str]:
                 f"were replaced by their absolute values. Do not trust its uncertainty: use method='svi' or 'nuts'."
             )
     return msgs
-
-

@@ -56,7 +56,7 @@ class InitError(RuntimeError):
     """No initial point with a finite log density and gradient was found."""
 
 
-def _site_values(numpyro_model, model_args, strategy, rng_key) -> dict:
+def trace_at(numpyro_model, model_args, strategy, rng_key) -> dict:
     """Values the strategy gives every site (deterministic ones computed from them)."""
     model = handlers.substitute(handlers.seed(numpyro_model, rng_key), substitute_fn=strategy)
     with validation_enabled(False):  # non-finite logits are reported by the caller, not raised here
@@ -79,7 +79,7 @@ def describe_nonfinite(numpyro_model, model_args, participants=None) -> str:
     str
         One sentence per problem, or a note that everything is finite there.
     """
-    tr = _site_values(numpyro_model, model_args, init_to_mean, jax.random.PRNGKey(0))
+    tr = trace_at(numpyro_model, model_args, init_to_mean, jax.random.PRNGKey(0))
     ids = list(participants) if participants is not None else None
     name = lambda i: repr(str(ids[i])) if ids is not None else f"#{i}"  # noqa: E731
     found = []
@@ -142,7 +142,7 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
         log density is not finite at the prior mean.
     """
     keys = jax.random.split(rng_key, num_chains)
-    tr = _site_values(numpyro_model, model_args, init_to_median(num_samples=15), rng_key)
+    tr = trace_at(numpyro_model, model_args, init_to_median(num_samples=15), rng_key)
     prototype = {
         k: biject_to(s["fn"].support).inv(s["value"])
         for k, s in tr.items()

@@ -23,9 +23,7 @@ STATE_GROUP = "sampler_state"
 _MCMC_COLUMNS = ["mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat"]
 
 
-def build_idata(
-    model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict, state=None
-):
+def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict, state=None):
     """Assemble the ArviZ object of a fit.
 
     Parameters

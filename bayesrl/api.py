@@ -10,10 +10,11 @@ import jax
 import numpy as np
 import pandas as pd
 
+from . import approx
 from . import data as data_mod
 from .design import build_design
 from .hierarchy import resolve_priors
-from .inference import pointwise_log_likelihood, run_nuts
+from .inference import pointwise_log_likelihood, run_nuts, state_to_dataset
 from .model import Model
 from .models._registry import can_rebuild
 from .results import Fit, build_idata
@@ -57,6 +58,7 @@ def fit(
     model: Model,
     data,
     *,
+    method: str = "nuts",
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -78,8 +80,11 @@ def fit(
     standardize: bool = True,
     sigma_by: Mapping | None = None,
     reset: str | None = "block",
+    guide: str = "normal",
+    num_steps: int = 10_000,
+    learning_rate: float = 0.01,
 ) -> Fit:
-    """Fit a hierarchical model to a long table of trials with NUTS.
+    """Fit a hierarchical model to a long table of trials with NUTS, SVI or MAP/Laplace.
 
     Parameters
     ----------
@@ -89,8 +94,16 @@ def fit(
         One row per trial with columns ``participant`` (or ``subjID``...), ``choice`` and the
         model's columns (``outcome``...); optional ``trial`` (ordering) and ``block`` (state
         reset at each new block). Choices may be 0..K-1 or 1..K; NaN masks a trial.
+    method : {"nuts", "svi", "map"}
+        ``"nuts"``: Hamiltonian Monte Carlo (exact up to Monte Carlo error). ``"svi"``:
+        stochastic variational inference with a Gaussian on the unconstrained scale (``guide``),
+        ``"map"``: the posterior mode and a Laplace approximation (Gaussian with the inverse
+        Hessian of the negative log density at the mode). Approximations give one chain of
+        ``num_samples`` draws from the Gaussian, with the same variables as NUTS; fast, but
+        they can understate uncertainty (see ``fit.diagnostics()``).
     num_warmup, num_samples, num_chains : int
-        NUTS warm-up iterations, kept draws per chain, chains.
+        NUTS warm-up iterations, kept draws per chain, chains. For ``"svi"``/``"map"`` only
+        ``num_samples`` (draws from the approximation) is used.
     seed : int, default 0
         Random seed (ignored when ``rng_key`` is given).
     priors : mapping, optional
@@ -144,6 +157,13 @@ def fit(
         Where the learned values return to their initial state: at each new block (the ``block``
         column), also where the condition changes (``"condition"``), or never (None: values are
         carried across blocks and sessions).
+    guide : {"normal", "lowrank"}
+        SVI only: NumPyro's ``AutoNormal`` (mean-field) or ``AutoLowRankMultivariateNormal``.
+    num_steps : int, default 10000
+        SVI only: optimisation steps; the ELBO's convergence is checked and a warning says
+        what to change when it has not converged.
+    learning_rate : float, default 0.01
+        SVI only: Adam's step size.
 
     Returns
     -------
@@ -152,17 +172,35 @@ def fit(
         ``p_sigma``, ``p_z``, ``p_group``), ``log_likelihood`` (``choice``: chain, draw,
         participant, trial), ``sample_stats``, ``observed_data`` and ``constant_data``.
 
+        ``fit.method`` says which method produced the fit.
+
     Raises
     ------
     bayesrl.DataError
         When the table cannot be used (the message names column, participant and row).
     ValueError
-        For unknown parameters in ``priors`` or ``centered``.
+        For unknown parameters in ``priors`` or ``centered``, an unknown ``method`` or ``guide``.
+    bayesrl.inference.InitError
+        When no initial point has a finite log density (the message names the participants).
+
+    Notes
+    -----
+    NUTS chains start near the prior median (on the unconstrained scale: group locations at
+    the prior's location, participant offsets near zero), not NumPyro's default random
+    uniform(-2, 2) start, which ignores the priors; if the log density is not finite there,
+    the prior mean and then random starts are tried. Continue a NUTS fit with
+    :meth:`Fit.resume`.
     """
     if not isinstance(model, Model):
         raise TypeError(
             f"model must be a bayesrl.Model (e.g. brl.models.rescorla_wagner()), got {type(model).__name__}"
         )
+    if method not in ("nuts", "svi", "map"):
+        raise ValueError(f"method must be 'nuts', 'svi' or 'map', got {method!r}")
+    if method == "svi" and guide not in approx.GUIDES:
+        raise ValueError(f"guide must be one of {list(approx.GUIDES)}, got {guide!r}")
+    if method == "svi" and (int(num_steps) != num_steps or num_steps < 2):
+        raise ValueError(f"num_steps must be an integer >= 2, got {num_steps!r}")
     for name, v in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
         if int(v) != v or v < (0 if name == "num_warmup" else 1):
             raise ValueError(
@@ -192,21 +230,39 @@ def fit(
     key = _key(seed, rng_key)
 
     start = time.perf_counter()
-    samples, stats, info = run_nuts(
-        model,
-        trials,
-        prior_table,
-        centered=centered,
-        num_warmup=int(num_warmup),
-        num_samples=int(num_samples),
-        num_chains=int(num_chains),
-        chain_method=chain_method,
-        target_accept=target_accept,
-        max_tree_depth=max_tree_depth,
-        rng_key=key,
-        progress_bar=progress_bar,
-        design=design,
-    )
+    common = dict(centered=centered, rng_key=key, participants=dataset.participants, design=design)
+    state = None
+    if method == "nuts":
+        samples, stats, info, state = run_nuts(
+            model,
+            trials,
+            prior_table,
+            num_warmup=int(num_warmup),
+            num_samples=int(num_samples),
+            num_chains=int(num_chains),
+            chain_method=chain_method,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+            progress_bar=progress_bar,
+            **common,
+        )
+        settings = {"num_warmup": int(num_warmup), "num_samples": int(num_samples), "num_chains": int(num_chains)}
+    elif method == "svi":
+        samples, stats, info = approx.run_svi(
+            model,
+            trials,
+            prior_table,
+            guide=guide,
+            num_steps=int(num_steps),
+            learning_rate=float(learning_rate),
+            num_draws=int(num_samples),
+            progress_bar=progress_bar,
+            **common,
+        )
+        settings = {"num_samples": int(num_samples), "num_chains": 1}
+    else:
+        samples, stats, info = approx.run_map(model, trials, prior_table, num_draws=int(num_samples), **common)
+        settings = {"num_samples": int(num_samples), "num_chains": 1}
     elapsed = time.perf_counter() - start
     log_lik = pointwise_log_likelihood(
         model, samples, trials, condition_index=None if design is None else design.condition_index
@@ -214,10 +270,8 @@ def fit(
     metadata = {
         "model": _model_metadata(model, prior_table),
         "sampler": {
-            "method": "nuts",
-            "num_warmup": int(num_warmup),
-            "num_samples": int(num_samples),
-            "num_chains": int(num_chains),
+            "method": method,
+            **settings,
             "centered": sorted(centered),
             "seed": None if rng_key is not None else int(seed),
             "sampling_seconds": elapsed,
@@ -235,7 +289,8 @@ def fit(
         "x64": bool(jax.config.jax_enable_x64),
         "devices": [str(d) for d in jax.devices()],
     }
-    idata = build_idata(model, dataset, samples, stats, log_lik, metadata, design=design)
+    state_group = None if state is None else state_to_dataset(state)
+    idata = build_idata(model, dataset, samples, stats, log_lik, metadata, design=design, state=state_group)
     result = Fit(idata, model, dataset, metadata, design=design)
     if check:
         result.diagnostics(warn=True)

@@ -189,7 +189,7 @@ def _model_elpd(fit, *, ic, unit, refit, integrate, k, k_threshold, mc_draws, se
         pareto_k = pareto_k.copy()
         pareto_k[candidates[better]] = k_int[better]
     still_high = ~(pareto_k <= threshold) & ~todo
-    if refit == "auto":
+    if refit == "auto" and fit.method == "nuts":  # exact refits re-run NUTS; approximations are only flagged
         todo = todo | still_high
         integrated &= ~todo
     mcse_i = np.zeros_like(elpd_i)
@@ -273,7 +273,9 @@ def compare(
         For ``ic="loo"`` by participant: ``"auto"`` refits exactly (leave the participant out,
         refit, score) each participant whose Pareto k still exceeds ``k_threshold`` after the
         integrated step; ``"never"`` only flags them; ``"always"`` refits every participant
-        (exact leave-one-participant-out); a list refits those participants.
+        (exact leave-one-participant-out); a list refits those participants. Refits run NUTS:
+        for a fit made by ``method="svi"`` or ``"map"``, ``"auto"`` only flags, and explicit
+        refits (and ``ic="kfold"``) raise ``ValueError``.
     integrate : bool, default True
         For participants whose plain PSIS-LOO is flagged (and not refitted on request), first
         try PSIS on their likelihood with their own parameters integrated out (Monte Carlo,

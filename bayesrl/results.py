@@ -18,9 +18,15 @@ from .data import Dataset
 from .models import get as get_model
 
 META_KEY = "bayesrl_metadata"
+#: Group holding a NUTS fit's last sampler state (plain arrays), for :meth:`Fit.resume`.
+STATE_GROUP = "sampler_state"
+#: Columns of :meth:`Fit.summary` that describe Monte Carlo chains, NaN for approximations.
+_MCMC_COLUMNS = ["mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat"]
 
 
-def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict, design=None):
+def build_idata(
+    model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict, design=None, state=None
+):
     """Assemble the ArviZ object of a fit.
 
     Parameters
@@ -35,6 +41,9 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
         JSON-serialisable; stored in the posterior group's attributes.
     design : bayesrl.design.Design, optional
         Names the dims of regression coefficients, per-group scales and conditions.
+    state : xarray.Dataset, optional
+        The sampler's last state (:func:`bayesrl.inference.state_to_dataset`), stored as the
+        group ``sampler_state``.
 
     Returns
     -------
@@ -80,6 +89,8 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     )
     _arviz.group(idata, "posterior")  # sanity: group exists
     idata["posterior"].attrs[META_KEY] = json.dumps(metadata)
+    if state is not None:
+        _arviz.set_group(idata, STATE_GROUP, state)
     return idata
 
 
@@ -94,6 +105,9 @@ class Diagnostics:
     min_ess_tail: float
     worst: dict = field(default_factory=dict)
     messages: list = field(default_factory=list)
+    method: str = "nuts"
+    #: For approximations: ``pareto_k`` of the importance ratios p/q and method-specific checks.
+    approximation: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -101,6 +115,26 @@ class Diagnostics:
         return not self.messages
 
     def __str__(self) -> str:
+        if self.method != "nuts":
+            a = self.approximation
+            lines = [
+                f"approximation: {a.get('description', self.method)} ({self.num_draws} independent draws); "
+                f"R-hat and ESS do not apply",
+                f"Pareto k of the importance ratios p/q: {a.get('pareto_k', float('nan')):.2f} "
+                f"(<= 0.7: the approximation is usable for means and intervals; higher: it is far from the posterior)",
+            ]
+            if "elbo_rel_change" in a:
+                lines.append(
+                    f"ELBO: relative change {a['elbo_rel_change']:.2g} over the last {a['elbo_window']} steps "
+                    f"({'converged' if a['elbo_converged'] else 'NOT converged'})"
+                )
+            if "hessian_min_eigenvalue" in a:
+                lines.append(
+                    f"Hessian at the mode: smallest eigenvalue {a['hessian_min_eigenvalue']:.3g} "
+                    f"({'positive definite' if a['hessian_positive_definite'] else 'NOT positive definite'})"
+                )
+            lines += [f"WARNING: {m}" for m in self.messages] or ["no problems found"]
+            return "\n".join(lines)
         lines = [
             f"divergences: {self.divergences} of {self.num_draws} draws",
             f"max R-hat: {self.max_rhat:.3f} ({self.worst.get('rhat', '')})",
@@ -151,6 +185,11 @@ class Fit:
 
     # --- views ---------------------------------------------------------------------------
     @property
+    def method(self) -> str:
+        """How the fit was made: ``"nuts"``, ``"svi"`` or ``"map"`` (Laplace approximation)."""
+        return self.metadata["sampler"].get("method", "nuts")
+
+    @property
     def param_names(self) -> list[str]:
         """The model's parameter names."""
         return list(self.metadata["model"]["params"])
@@ -181,9 +220,20 @@ class Fit:
         -------
         pandas.DataFrame
             One row per variable (and participant), columns ``mean, sd, hdi_3%, hdi_97%,
-            mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``.
+            mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``. For an approximation (``svi``,
+            ``map``) the last five are NaN (independent draws from a Gaussian: there is no
+            chain to diagnose) and ``table.attrs["note"]`` says so.
         """
-        return _arviz.summary(self.idata, var_names or self.group_var_names(), hdi_prob)
+        approximate = self.method != "nuts"
+        table = _arviz.summary(self.idata, var_names or self.group_var_names(), hdi_prob, quiet=approximate)
+        table.attrs["method"] = self.method
+        if approximate:
+            table[_MCMC_COLUMNS] = np.nan
+            table.attrs["note"] = (
+                f"{self.method}: draws from an approximation of the posterior, not MCMC; R-hat and ESS do not "
+                f"apply (see fit.diagnostics())"
+            )
+        return table
 
     def participants(self, hdi_prob: float = 0.94) -> pd.DataFrame:
         """One row per participant (original ids): posterior mean, sd and HDI of each parameter.
@@ -230,7 +280,13 @@ class Fit:
         Returns
         -------
         Diagnostics
+            For an approximation (``fit.method`` ``"svi"`` or ``"map"``): no R-hat or ESS, but
+            the Pareto k of the importance ratios ``p(draw, data) / q(draw)`` (above 0.7 the
+            approximation is far from the posterior), the ELBO's convergence (SVI) and whether
+            the Hessian at the mode was positive definite (MAP).
         """
+        if self.method != "nuts":
+            return self._approximation_diagnostics(warn)
         stats = _arviz.group(self.idata, "sample_stats")
         div = int(np.asarray(stats["diverging"]).sum())
         n_draws = int(np.asarray(stats["diverging"]).size)
@@ -276,6 +332,76 @@ class Fit:
             messages=msgs,
         )
 
+    def _approximation_diagnostics(self, warn: bool) -> Diagnostics:
+        from .approx import approximation_warnings, pareto_k
+
+        info = dict(self.metadata["sampler"])
+        log_w = np.asarray(_arviz.group(self.idata, "sample_stats")["log_weight"]).reshape(-1)
+        k = pareto_k(log_w)
+        info["pareto_k"] = k
+        info["description"] = (
+            f"SVI, {info.get('guide')} guide" if self.method == "svi" else "MAP with a Laplace approximation"
+        )
+        msgs = approximation_warnings(self.method, info)
+        if not k <= 0.7:
+            msgs.append(
+                f"Pareto k of the importance ratios p/q is {k:.2f} (> 0.7): the {self.method} approximation is far "
+                f"from the posterior (usually too narrow, or a poor shape for the group-level sigma); treat its "
+                f"intervals with caution and check key results with method='nuts'."
+            )
+        if warn:
+            for m in msgs:
+                warnings.warn(m, UserWarning, stacklevel=3)
+        nan = float("nan")
+        return Diagnostics(
+            divergences=0,
+            num_draws=int(log_w.size),
+            max_rhat=nan,
+            min_ess_bulk=nan,
+            min_ess_tail=nan,
+            messages=msgs,
+            method=self.method,
+            approximation=info,
+        )
+
+    # --- more draws -------------------------------------------------------------------------
+    def resume(self, num_samples: int = 1000, *, seed: int | None = None, progress_bar: bool = True, check=True):
+        """More NUTS draws, continuing every chain from its last state without warm-up.
+
+        The adapted step size and mass matrix are kept. The state is stored in the fit (and in
+        the saved file, group ``sampler_state``), so this works on a fit opened with
+        :func:`load_fit`. With ``seed=None`` each chain continues its own random stream, so the
+        result equals (up to floating point) a first run with the draws of both.
+
+        Parameters
+        ----------
+        num_samples : int, default 1000
+            New draws per chain.
+        seed : int, optional
+            A new random seed for the continuation (None: the chains' own streams).
+        progress_bar : bool, default True
+        check : bool, default True
+            Run :meth:`diagnostics` on the result and warn about problems.
+
+        Returns
+        -------
+        Fit
+            A new fit with the old draws followed by the new ones along ``draw`` (posterior,
+            log-likelihood, sample stats), the last state after them, and the metadata's
+            ``sampler.num_samples`` the total per chain (``sampler.resumed`` lists each
+            continuation). This fit is unchanged. A posterior predictive group is not carried
+            over (it described the old draws).
+
+        Raises
+        ------
+        ValueError
+            For a fit not made by NUTS, one without a stored state (saved by an older
+            version) or without its model (a custom model loaded without ``model=``).
+        """
+        from ._resume import resume
+
+        return resume(self, int(num_samples), seed=seed, progress_bar=progress_bar, check=check)
+
     # --- predictive accuracy ----------------------------------------------------------------
     def log_likelihood(self, unit: str = "participant", *, by_stage: bool = False) -> np.ndarray:
         """Pointwise log-likelihood draws.
@@ -303,8 +429,9 @@ class Fit:
 
             model = predictive.require_model(self)
             post = self.posterior
-            samples = {p: np.asarray(post[p].transpose("chain", "draw", "participant")) for p in model.param_names}
-            ll = pointwise_log_likelihood(model, samples, self.data.trials(model), by_stage=True)
+            samples = {p: np.asarray(post[p].transpose("chain", "draw", "participant", ...)) for p in model.param_names}
+            index = None if self.design is None else self.design.condition_index
+            ll = pointwise_log_likelihood(model, samples, self.data.trials(model), condition_index=index, by_stage=True)
             return ll.sum(-2) if unit == "participant" else ll[:, :, self.data.arrays["valid"]]
         ll = np.asarray(
             _arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial")

@@ -156,9 +156,7 @@ def heldout_log_lik(model, prior, trials, conditions, mc_draws, key):
 def _group_draws(fit) -> dict:
     """The fit's group-level posterior draws, each shape (chain, draw, ...)."""
     post = fit.posterior
-    return {
-        s: np.asarray(post[s].transpose("chain", "draw", ...)) for s in group_site_names(fit.model, fit.design)
-    }
+    return {s: np.asarray(post[s].transpose("chain", "draw", ...)) for s in group_site_names(fit.model, fit.design)}
 
 
 def integrated_log_lik(fit, participants, mc_draws: int = 100, seed: int = 0) -> np.ndarray:

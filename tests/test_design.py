@@ -12,10 +12,11 @@ from cases import log_softmax
 from scipy import special
 
 import bayesrl as brl
-from bayesrl import _arviz, engine
+from bayesrl import engine
 from bayesrl._refit import integrated_log_lik, refitter
 from bayesrl.data import DataError, prepare
 from bayesrl.design import build_design, trial_values
+from bayesrl.predictive import task_conditions
 from bayesrl.transforms import phi_approx
 
 MODEL = brl.models.rescorla_wagner()
@@ -311,8 +312,46 @@ def test_predictions_and_latents_of_a_condition_fit():
     assert pp["choice_prob"].shape == (2, 2, 6, 40, 2)
     lat = f.latents()
     assert len(lat) == 240 and np.isfinite(lat["prediction_error"]).all()
-    with pytest.raises(ValueError, match="a task has no condition column"):
-        f.posterior_predictive("generative", num_draws=4, task=brl.tasks.bandit([0.7, 0.3], n_trials=10))
+    task = brl.tasks.bandit([0.7, 0.3], n_trials=10)
+    with pytest.raises(ValueError, match="a task has no condition column: give condition="):
+        f.posterior_predictive("generative", num_draws=4, task=task)
+    for bad, match in (
+        ("bonus", r"'bonus' is not a level"),
+        (["reward"] * 9, "has 9 levels; the task has 10 trials"),
+        ({"cond": "reward"}, r"missing \['condition'\], unknown \['cond'\]"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            f.posterior_predictive("generative", num_draws=4, task=task, condition=bad)
+    with pytest.raises(ValueError, match="for mode='generative'"):
+        f.posterior_predictive("one_step", num_draws=4, condition="reward")
+
+
+def test_generative_simulation_of_a_condition_fit_with_a_task():
+    """Each simulated trial uses the participant's value for the condition given (NumPy loop over
+    the simulated choices and outcomes)."""
+    f = design_fit()
+    schedule = ["reward"] * 5 + ["punish"] * 5
+    pp = f.posterior_predictive(
+        "generative", num_draws=4, task=brl.tasks.bandit([0.7, 0.3], n_trials=10), condition=schedule
+    )
+    assert pp["choice"].shape == (2, 2, 6, 10) and pp.attrs["schedule"].startswith("task")
+    alpha = f.posterior["alpha"].transpose("chain", "draw", "participant", "alpha_condition")
+    beta = f.posterior["beta"].transpose("chain", "draw", "participant")
+    cond = np.array([list(alpha["alpha_condition"].values).index(c) for c in schedule])
+    for c in range(2):
+        for k, d in enumerate(pp["draw"].values):
+            for i in range(6):
+                a_t = alpha.values[c, d, i][cond]
+                q, probs = np.zeros(2), []
+                for t in range(10):
+                    probs.append(np.exp(log_softmax(beta.values[c, d, i] * q)))
+                    ch, out = int(pp["choice"][c, k, i, t]), float(pp["outcome"][c, k, i, t])
+                    q[ch] += a_t[t] * (out - q[ch])
+                np.testing.assert_allclose(pp["choice_prob"].values[c, k, i], probs, rtol=1e-10)
+    # one level for every trial (punish is the reference, index 0), the same for every participant
+    idx = task_conditions(f, "punish", 10)["alpha"]
+    assert idx.shape == (6, 10) and (idx == 0).all()
+    np.testing.assert_array_equal(task_conditions(f, {"condition": schedule}, 10)["alpha"][3], cond)
 
 
 def test_save_and_load_a_formula_fit(tmp_path):

@@ -621,8 +621,9 @@ class Fit:
         ------
         ValueError
             For an unknown mode, a bad ``num_draws``, a fit without its model, a generative
-            simulation without a task of a model whose columns depend on the choice, or a
-            task whose options or fields do not match the model.
+            simulation without a task of a model whose columns depend on the choice, a
+            task whose options or fields do not match the model, or, for a fit with
+            conditions, a task without ``condition=`` or an unknown level in it.
 
         Examples
         --------

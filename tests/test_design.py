@@ -415,7 +415,7 @@ def quadrature_log_lik(fit, draws, i, nodes=10):
 
 
 GROUP_SITES = ("alpha_beta", "alpha_sigma", "alpha_cond", "alpha_cond_sigma", "beta_beta", "beta_sigma")
-MC_DRAWS = 1000  # one compiled Monte Carlo integral (60 draws x 1000) for both tests below
+MC_DRAWS = 1000  # Monte Carlo draws per group draw in both tests below
 
 
 def test_integrated_log_lik_of_a_design_fit_matches_a_quadrature():
@@ -430,15 +430,14 @@ def test_integrated_log_lik_of_a_design_fit_matches_a_quadrature():
     assert np.median(diff) < 0.03 and diff.max() < 0.15, diff
 
 
+@pytest.mark.slow  # the refit compiles its own sampler: 70-100 s on two busy cores
 def test_compare_refits_a_design_fit_exactly():
     f = design_fit()
     table, pointwise = brl.compare(
-        {"a": f, "b": f}, refit=["2"], mc_draws=MC_DRAWS, return_pointwise=True, progress_bar=False
+        {"a": f, "b": f}, refit=["2"], integrate=False, mc_draws=MC_DRAWS, return_pointwise=True, progress_bar=False
     )
     d = table.attrs["details"]["a"]
-    assert d["refitted"] == ["2"] and table.loc["a", "n_refit"] == 1 and "+refit" in table.loc["a", "method"]
-    # the integrated step ran on the other flagged participants
-    assert set(d["pareto_k_integrated"]) == set(d["flagged"]) - {"2"}
+    assert d["refitted"] == ["2"] and table.loc["a", "n_refit"] == 1 and table.loc["a", "method"] == "psis-loo+refit"
     # the refit (participant 2 masked, design kept) against a quadrature over its own group draws
     draws, _ = refitter(f).group_draws([1], seed=0)
     assert set(draws) == set(GROUP_SITES) and draws["alpha_sigma"].shape == (2, 30, 2)

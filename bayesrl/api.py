@@ -179,8 +179,8 @@ def fit(
         (every trial field and the design's participant-axis arrays) is placed with
         ``jax.sharding.NamedSharding`` on a 1-D mesh with axis ``"participant"`` and XLA
         partitions the likelihood, so each device scores its own participants for all chains
-        (vectorized). For many participants on several GPUs; on CPU, chains on devices are
-        usually faster. JAX shards only evenly: when the participant count is not a multiple
+        (vectorized). Meant for many participants on several GPUs (not benchmarked; tested on
+        CPU host devices only). JAX shards only evenly: when the participant count is not a multiple
         of the devices, the largest divisor of it not above them is used, with a warning.
         ``fit.metadata["sampler"]["participant_shards"]`` records the number of shards. The
         draws equal those of an unsharded vectorized fit up to floating-point rounding.

@@ -116,9 +116,10 @@ def describe_nonfinite(numpyro_model, model_args, participants=None) -> str:
 
 
 def _first_try(numpyro_model, model_args, strategy, keys):
-    """The start NumPyro's ``find_valid_initial_params`` tries first for each chain, and whether
-    the log density is finite there: one compiled program, without the gradient or the retry loop
-    (which would add about a quarter to a fit's compilation).
+    """Each chain's first start as NumPyro's ``find_valid_initial_params`` draws it, and its validity.
+
+    One compiled program gives the start and whether the log density is finite there, without
+    the gradient or the retry loop (which would add about a quarter to a fit's compilation).
 
     Returns
     -------

@@ -153,9 +153,27 @@ def _rows(source: str, model: str, params: list[str], group, mu, sigma, seconds:
     return rows
 
 
+def _patient_stanc(seconds: float = 300) -> None:
+    """Give Stan's compiler ``seconds``: httpstan allows it 1 s, too little on a loaded machine.
+
+    httpstan runs in this process and calls ``subprocess.run(..., timeout=1)`` from its ``compile``
+    module; that module alone gets a ``run`` with a longer timeout.
+    """
+    import subprocess
+    import types
+
+    import httpstan.compile
+
+    def run(*args, timeout=None, **kwargs):
+        return subprocess.run(*args, timeout=max(timeout or 0, seconds), **kwargs)
+
+    httpstan.compile.subprocess = types.SimpleNamespace(run=run)
+
+
 def run_stan(model: str, package: Path, table: pd.DataFrame, params, args) -> list[dict]:
     import stan
 
+    _patient_stanc()
     code = modern_stan((package / "common" / "stan_files" / f"{model}.stan").read_text())
     t0 = time.perf_counter()
     posterior = stan.build(code, data=stan_data(model, table), random_seed=args.seed)

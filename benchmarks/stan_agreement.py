@@ -157,12 +157,16 @@ def _patient_stanc(seconds: float = 300) -> None:
     """Give Stan's compiler ``seconds``: httpstan allows it 1 s, too little on a loaded machine.
 
     httpstan runs in this process and calls ``subprocess.run(..., timeout=1)`` from its ``compile``
-    module; that module alone gets a ``run`` with a longer timeout.
+    module; that module alone gets a ``run`` with a longer timeout. PyStan's HTTP client also
+    gives up on a build after aiohttp's default 5 minutes: no total limit here.
     """
     import subprocess
     import types
 
+    import aiohttp.client
     import httpstan.compile
+
+    aiohttp.client.DEFAULT_TIMEOUT = aiohttp.client.ClientTimeout(total=None, sock_connect=60)
 
     def run(*args, timeout=None, **kwargs):
         return subprocess.run(*args, timeout=max(timeout or 0, seconds), **kwargs)

@@ -1,4 +1,4 @@
-"""Parameter recovery for the IGT and go/no-go models (statistical tier: ``pytest -m slow tests/test_recovery_igt_gng.py``).
+"""Parameter recovery for the IGT and go/no-go models (statistical tier: ``pytest -m slow``).
 
 Each model: 30 participants x 200 trials, simulated from known group values and fitted with NUTS
 (300 warm-up, 300 draws, 2 chains). IGT: ``brl.tasks.igt(200, seed=2)`` (the standard deck
@@ -37,10 +37,12 @@ GROUP = {
                "rhoPun": (1.5, 0.4)},
 }  # fmt: skip
 
-#: Minimum participant-level correlation (tested models only); see docs/recovery_igt_gng.md.
+#: Minimum participant-level correlation (tested models only), about 0.15-0.2 under the values measured
+#: once in float32 (igt_pvl_delta: A 0.85, alpha 0.85, cons 0.95, lambda 0.68; gng_m1: xi 0.53,
+#: ep 0.91, rho 0.63; docs/recovery_igt_gng.md).
 THRESHOLDS = {
-    "igt_pvl_delta": {"A": None, "alpha": None, "cons": None, "lambda": None},
-    "gng_m1": {"xi": None, "ep": None, "rho": None},
+    "igt_pvl_delta": {"A": 0.7, "alpha": 0.7, "cons": 0.8, "lambda": 0.5},
+    "gng_m1": {"xi": 0.35, "ep": 0.75, "rho": 0.45},
 }
 
 
@@ -65,8 +67,6 @@ def test_participant_level_recovery(name):
     rec = run_recovery(name)
     print(f"\n{name} (fit {rec.seconds:.0f} s)\n{rec.table.round(2)}")
     for p, bar in THRESHOLDS[name].items():
-        if bar is None:
-            continue
         assert rec.table.loc[p, "r"] > bar, (name, p, rec.table.loc[p, "r"], bar)
         assert rec.table.loc[p, "r_shuffled"] < bar, (name, p)  # control: shuffled truth fails the same bar
 

@@ -138,7 +138,8 @@ def _mcse_mean(draws: np.ndarray) -> float:
     """Monte Carlo standard error of the mean of ``draws`` (chain, draw), via ArviZ."""
     import arviz as az
 
-    return float(az.mcse(np.asarray(draws)[None] if draws.ndim == 1 else np.asarray(draws), method="mean"))
+    mcse = az.mcse(np.asarray(draws)[None] if draws.ndim == 1 else np.asarray(draws), method="mean")
+    return float(np.asarray(mcse).item())  # ArviZ gives shape (1,); NumPy 2.4's float() wants 0-d
 
 
 def _rows(source: str, model: str, params: list[str], group, mu, sigma, seconds: float) -> list[dict]:
@@ -237,6 +238,10 @@ def _markdown(table: pd.DataFrame, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _settings(rows: pd.DataFrame, args) -> pd.DataFrame:
+    return rows.assign(chains=args.chains, warmup=args.warmup, samples=args.samples)
+
+
 def _merge(path: Path, new: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     """Write ``new`` to the CSV ``path``, keeping its earlier rows of models other than ``models``."""
     if path.exists():
@@ -274,12 +279,12 @@ def main(argv=None) -> int:
         table = pd.read_csv(package / "common" / "extdata" / MODELS[model], sep="\t")
         params = list(brl.models.get(model)().params)
         if reference is None:
-            rows += run_stan(model, package, table, params, args)
+            stan_rows = run_stan(model, package, table, params, args)
+            rows += stan_rows  # saved at once: a failed bayesrl fit does not lose a slow Stan run
+            _merge(out / "stan_reference.csv", _settings(pd.DataFrame(stan_rows), args), [model])
         rows += run_bayesrl(model, table, params, args)
-    results = pd.DataFrame(rows).assign(chains=args.chains, warmup=args.warmup, samples=args.samples)
-    if reference is None:
-        _merge(out / "stan_reference.csv", results[results.source == "stan"], args.models)
-    else:
+    results = _settings(pd.DataFrame(rows), args)
+    if reference is not None:
         results = pd.concat([reference[reference.model.isin(args.models)], results], ignore_index=True)
     # models not run now keep their earlier rows (e.g. ``--models igt_pvl_delta`` adds to the committed table)
     results = _merge(out / "stan_agreement_runs.csv", results, args.models)

@@ -18,11 +18,11 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/fit_bandit2arm.py --out output
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -n $(JOBS)
+	$(BIN)/python -m pytest -n $(JOBS) --durations=15
 
 # The statistical tier runs in float32, the precision users fit in (docs/testing.md).
 test-slow: $(VENV)/.installed
-	BAYESRL_TEST_PRECISION=float32 $(BIN)/python -m pytest -m slow -n $(JOBS)
+	BAYESRL_TEST_PRECISION=float32 $(BIN)/python -m pytest -m slow -n $(JOBS) --durations=15
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_fit.py --out benchmarks/results

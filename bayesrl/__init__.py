@@ -6,10 +6,11 @@
 >>> fit = brl.fit(model, df, num_warmup=1000, num_samples=1000, num_chains=4, seed=0)  # doctest: +SKIP
 """
 
-from ._runtime import configure_compilation_cache, configure_host_devices
+from ._runtime import configure_compilation_cache, configure_host_devices, load_numpyro
 
 configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
 configure_compilation_cache()  # later fits of same-shaped data skip most compilation
+load_numpyro()  # before ArviZ 1.x can register NumPyro as a lazy module (see load_numpyro)
 
 from . import datasets, models, plots, tasks, transforms, validate  # noqa: E402
 from ._bms import BMS, bms  # noqa: E402

@@ -352,6 +352,12 @@ def compare(
     and are kept with the fit, so a second comparison does not run them again; each costs
     about as much as the original fit.
 
+    For fits with ``formula=``, ``sigma_by=`` or ``conditions=``, ``N(mu_s, sigma_s)`` is the
+    participant's own prior given the group draw: location ``X[i] @ p_beta_s``, the scale of
+    the participant's ``sigma_by`` level, and on trials of a non-reference condition ``c`` the
+    offset ``p_cond_s[c] + p_cond_sigma_s[c] * eps_c`` with its own standard normal ``eps_c``
+    (the hierarchy's random effects); the held-out participant's covariates stay in the design.
+
     The integrated step uses the same Monte Carlo integral at every draw of the original
     posterior; with too small an ``mc_draws`` its noise inflates the Pareto k (100 was
     enough for 100 trials per participant in our checks, 20 was not).

@@ -60,7 +60,9 @@ class InitError(RuntimeError):
 def trace_at(numpyro_model, model_args, strategy, rng_key) -> dict:
     """Values the strategy gives every site (deterministic ones computed from them)."""
     model = handlers.substitute(handlers.seed(numpyro_model, rng_key), substitute_fn=strategy)
-    with validation_enabled(False):  # non-finite logits are reported by the caller, not raised here
+    # non-finite logits are reported by the caller, not raised here; the prior-median strategy
+    # samples (15, k) from (k,)-shaped priors: allowed whatever the user's rank-promotion setting
+    with validation_enabled(False), jax.numpy_rank_promotion("allow"):
         return handlers.trace(model).get_trace(*model_args)
 
 
@@ -151,9 +153,10 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
     }
     tried = []
     for name, make in INIT_STRATEGIES:
-        (params, _, _), valid = find_valid_initial_params(
-            keys, numpyro_model, init_strategy=make(), model_args=model_args, prototype_params=prototype
-        )
+        with jax.numpy_rank_promotion("allow"):
+            (params, _, _), valid = find_valid_initial_params(
+                keys, numpyro_model, init_strategy=make(), model_args=model_args, prototype_params=prototype
+            )
         if bool(np.all(np.asarray(valid))):
             return name, params
         tried.append(name)
@@ -301,7 +304,8 @@ def state_from_dataset(
     model_args = (model, trials, priors, frozenset(centered), design)
     kernel = NUTS(hierarchical_model, init_strategy=init_to_median(num_samples=15))
     keys = jax.random.split(rng_key, num_chains) if num_chains > 1 else rng_key
-    shapes = jax.eval_shape(lambda k: kernel.init(k, num_warmup, None, model_args, {}), keys)
+    with jax.numpy_rank_promotion("allow"):  # see trace_at
+        shapes = jax.eval_shape(lambda k: kernel.init(k, num_warmup, None, model_args, {}), keys)
     paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(shapes)
     names = sorted(dataset.data_vars, key=lambda v: int(v[1:]))
     if len(names) != len(paths_leaves):

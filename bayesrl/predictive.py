@@ -313,7 +313,66 @@ def one_step(fit, *, num_draws=200, seed: int = 0, batch_size: int = 16) -> xr.D
     )
 
 
-def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int = 16) -> xr.Dataset:
+def task_conditions(fit, condition, n_trials: int) -> dict:
+    """Each simulated trial's condition, per parameter with conditions, for a generative run with a task.
+
+    Parameters
+    ----------
+    fit : bayesrl.Fit
+    condition : level, sequence of levels, or dict
+        A level of the condition column (every trial), a sequence of ``n_trials`` levels (one
+        per trial), or ``{column: level or sequence}`` when parameters use different columns.
+    n_trials : int
+
+    Returns
+    -------
+    dict of str to int numpy.ndarray, each shape (participant, trial)
+        Index into each parameter's ``condition_levels``, the same for every participant.
+
+    Raises
+    ------
+    ValueError
+        When ``condition`` is missing, names an unknown column or level, or has the wrong length.
+    """
+    from .data import _py
+    from .effects import _match
+
+    params = {p: d for p, d in fit.design.params.items() if d.condition}
+    columns = sorted({d.condition for d in params.values()})
+    if condition is None:
+        raise ValueError(
+            f"parameters {sorted(params)} take a value per condition (column(s) {columns}), and a task has no "
+            f"condition column: give condition= (a level, one level per trial, or {{column: ...}}), e.g. "
+            f"condition={_py(params[next(iter(params))].condition_levels[0])!r}"
+        )
+    if isinstance(condition, dict):
+        unknown = sorted(set(condition) - set(columns))
+        missing = sorted(set(columns) - set(condition))
+        if unknown or missing:
+            raise ValueError(f"condition= must give the column(s) {columns}; missing {missing}, unknown {unknown}")
+        by_column = condition
+    else:
+        if len(columns) > 1:
+            raise ValueError(f"parameters use several condition columns {columns}: give condition={{column: ...}}")
+        by_column = {columns[0]: condition}
+    out = {}
+    n_p = fit.data.n_participants
+    for p, d in params.items():
+        value = by_column[d.condition]
+        if isinstance(value, (str, bytes)) or np.ndim(value) == 0:
+            value = [value] * n_trials
+        value = list(value)
+        if len(value) != n_trials:
+            raise ValueError(
+                f"condition= for column {d.condition!r} has {len(value)} levels; the task has {n_trials} trials"
+            )
+        levels = list(d.condition_levels)
+        idx = np.asarray([levels.index(_match(v, levels, f"condition= ({d.condition!r})")) for v in value], np.int32)
+        out[p] = np.broadcast_to(idx, (n_p, n_trials))
+    return out
+
+
+def generative(fit, *, num_draws=200, seed: int = 0, task=None, condition=None, batch_size: int = 16) -> xr.Dataset:
     """Whole simulated sessions from posterior draws (see :meth:`bayesrl.Fit.posterior_predictive`).
 
     Returns
@@ -329,11 +388,13 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
     flat = {p: jnp.asarray(v.reshape((-1,) + v.shape[2:])) for p, v in draws.items()}
     keys = _draw_keys(seed, n_c * n_d)
     conditions = fit.condition_index()
-    if task is not None and conditions:
+    if condition is not None and (task is None or not conditions):
         raise ValueError(
-            f"parameters {sorted(conditions)} take a value per condition, and a task has no condition column; "
-            "simulate the observed schedule (task=None, models whose columns are all inputs) or use mode='one_step'"
+            "condition= sets the conditions of a generative simulation with a task, for a fit with conditions= "
+            + ("(without a task the observed conditions are replayed)" if task is None else "(this fit has none)")
         )
+    if task is not None and conditions:
+        conditions = task_conditions(fit, condition, task.n_trials)
     if task is None:
         feedback = [c for c in model.columns if c not in model.inputs]
         if feedback:
@@ -355,7 +416,7 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
     else:
 
         def simulate(values, key):
-            return simulate_batch(model, model.make_params(values), task, key)
+            return simulate_batch(model, model.make_params(trial_values(values, conditions)), task, key)
 
         n_trials = task.n_trials
         valid = np.ones((data.n_participants, n_trials), bool)
@@ -382,4 +443,6 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
         out[name] = (dims[:4], np.asarray(getattr(sim, name)).reshape(shape))
     attrs = {"mode": "generative", "num_draws": n_c * n_d, "seed": int(seed)}
     attrs["schedule"] = "observed" if task is None else f"task {task.name}"
+    if task is not None and conditions:
+        attrs["conditions"] = str(condition)
     return xr.Dataset(out, coords=_coords(fit, chains, draw_index, n_trials), attrs=attrs)

@@ -560,7 +560,9 @@ class Fit:
         """
         return predictive.latent_table(self, at, num_draws=num_draws, seed=seed)
 
-    def posterior_predictive(self, mode: str = "one_step", *, num_draws: int | None = 200, seed: int = 0, task=None):
+    def posterior_predictive(
+        self, mode: str = "one_step", *, num_draws: int | None = 200, seed: int = 0, task=None, condition=None
+    ):
         """Posterior predictive choices, stored in ``fit.idata``'s ``posterior_predictive`` group.
 
         Both modes run the model's own step functions: ``"one_step"`` the likelihood's loop
@@ -586,6 +588,12 @@ class Fit:
             reads depends on the choice (every column is in ``model.inputs``): for a bandit the
             outcome an unchosen arm would have paid was never observed, so a task is required.
             Not used by ``"one_step"``.
+        condition : level, sequence of levels, or dict, optional
+            Generative simulation with a task of a fit with ``conditions=``: the condition of
+            the simulated trials, one level for every trial (``"reward"``), one level per trial
+            (a sequence of ``task.n_trials``), or ``{column: ...}`` when parameters use
+            different condition columns. Each participant then plays with their own value for
+            that condition.
 
         Returns
         -------
@@ -613,8 +621,9 @@ class Fit:
         ------
         ValueError
             For an unknown mode, a bad ``num_draws``, a fit without its model, a generative
-            simulation without a task of a model whose columns depend on the choice, or a
-            task whose options or fields do not match the model.
+            simulation without a task of a model whose columns depend on the choice, a
+            task whose options or fields do not match the model, or, for a fit with
+            conditions, a task without ``condition=`` or an unknown level in it.
 
         Examples
         --------
@@ -622,11 +631,13 @@ class Fit:
         >>> pp["choice_prob"].mean(("chain", "draw"))  # doctest: +SKIP
         """
         if mode == "one_step":
-            if task is not None:
-                raise ValueError("task= is for mode='generative'; one-step predictions replay the observed trials")
+            if task is not None or condition is not None:
+                raise ValueError(
+                    "task= and condition= are for mode='generative'; one-step predictions replay the observed trials"
+                )
             group = predictive.one_step(self, num_draws=num_draws, seed=seed)
         elif mode == "generative":
-            group = predictive.generative(self, num_draws=num_draws, seed=seed, task=task)
+            group = predictive.generative(self, num_draws=num_draws, seed=seed, task=task, condition=condition)
         else:
             raise ValueError(f"mode must be 'one_step' or 'generative', got {mode!r}")
         _arviz.set_group(self.idata, "posterior_predictive", group)

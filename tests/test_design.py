@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from cases import log_softmax
+from scipy import special
 
 import bayesrl as brl
 from bayesrl import engine
+from bayesrl._refit import integrated_log_lik, refitter
 from bayesrl.data import DataError, prepare
 from bayesrl.design import build_design, trial_values
+from bayesrl.predictive import task_conditions
 from bayesrl.transforms import phi_approx
 
 MODEL = brl.models.rescorla_wagner()
@@ -309,8 +312,46 @@ def test_predictions_and_latents_of_a_condition_fit():
     assert pp["choice_prob"].shape == (2, 2, 6, 40, 2)
     lat = f.latents()
     assert len(lat) == 240 and np.isfinite(lat["prediction_error"]).all()
-    with pytest.raises(ValueError, match="a task has no condition column"):
-        f.posterior_predictive("generative", num_draws=4, task=brl.tasks.bandit([0.7, 0.3], n_trials=10))
+    task = brl.tasks.bandit([0.7, 0.3], n_trials=10)
+    with pytest.raises(ValueError, match="a task has no condition column: give condition="):
+        f.posterior_predictive("generative", num_draws=4, task=task)
+    for bad, match in (
+        ("bonus", r"'bonus' is not a level"),
+        (["reward"] * 9, "has 9 levels; the task has 10 trials"),
+        ({"cond": "reward"}, r"missing \['condition'\], unknown \['cond'\]"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            f.posterior_predictive("generative", num_draws=4, task=task, condition=bad)
+    with pytest.raises(ValueError, match="for mode='generative'"):
+        f.posterior_predictive("one_step", num_draws=4, condition="reward")
+
+
+def test_generative_simulation_of_a_condition_fit_with_a_task():
+    """Each simulated trial uses the participant's value for the condition given (NumPy loop over
+    the simulated choices and outcomes)."""
+    f = design_fit()
+    schedule = ["reward"] * 5 + ["punish"] * 5
+    pp = f.posterior_predictive(
+        "generative", num_draws=4, task=brl.tasks.bandit([0.7, 0.3], n_trials=10), condition=schedule
+    )
+    assert pp["choice"].shape == (2, 2, 6, 10) and pp.attrs["schedule"].startswith("task")
+    alpha = f.posterior["alpha"].transpose("chain", "draw", "participant", "alpha_condition")
+    beta = f.posterior["beta"].transpose("chain", "draw", "participant")
+    cond = np.array([list(alpha["alpha_condition"].values).index(c) for c in schedule])
+    for c in range(2):
+        for k, d in enumerate(pp["draw"].values):
+            for i in range(6):
+                a_t = alpha.values[c, d, i][cond]
+                q, probs = np.zeros(2), []
+                for t in range(10):
+                    probs.append(np.exp(log_softmax(beta.values[c, d, i] * q)))
+                    ch, out = int(pp["choice"][c, k, i, t]), float(pp["outcome"][c, k, i, t])
+                    q[ch] += a_t[t] * (out - q[ch])
+                np.testing.assert_allclose(pp["choice_prob"].values[c, k, i], probs, rtol=1e-10)
+    # one level for every trial (punish is the reference, index 0), the same for every participant
+    idx = task_conditions(f, "punish", 10)["alpha"]
+    assert idx.shape == (6, 10) and (idx == 0).all()
+    np.testing.assert_array_equal(task_conditions(f, {"condition": schedule}, 10)["alpha"][3], cond)
 
 
 def test_save_and_load_a_formula_fit(tmp_path):
@@ -329,5 +370,79 @@ def test_save_and_load_a_formula_fit(tmp_path):
         g.posterior_predictive("one_step", num_draws=4)["choice_prob"],
         f.posterior_predictive("one_step", num_draws=4)["choice_prob"],
     )
-    with pytest.raises(ValueError, match="not available for fits with formula="):
-        brl.compare({"a": g, "b": f}, refit="always")
+
+
+# --- brl.compare on a design fit: integrated PSIS and an exact refit against a quadrature --------
+def rw_log_lik_many(alpha_t, beta, choice, outcome, valid, block_start):
+    """``rw_loop`` vectorised over parameter sets: alpha_t (n, trial), beta (n,) -> (n,) summed log-lik."""
+    q, total = np.zeros((len(beta), 2)), np.zeros(len(beta))
+    rows = np.arange(len(beta))
+    for t in range(len(choice)):
+        if block_start[t]:
+            q = np.zeros_like(q)
+        if not valid[t]:
+            continue
+        logits = beta[:, None] * q
+        total += logits[:, choice[t]] - special.logsumexp(logits, axis=1)
+        q[rows, choice[t]] += alpha_t[:, t] * (outcome[t] - q[rows, choice[t]])
+    return total
+
+
+def quadrature_log_lik(fit, draws, i, nodes=10):
+    """``log p(y_i | group draw s)`` for every draw, by a tensor Gauss-Hermite quadrature over the
+    participant's three standard normals (alpha's z, its reward-offset z, beta's z), the prior
+    written out by hand from the design (formula rows, alpha's scale by group, the offset)."""
+    d = fit.design
+    a, b = d.params["alpha"], d.params["beta"]
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    g = np.meshgrid(x, x, x, indexing="ij")
+    z_alpha, z_off, z_beta = (v.ravel() for v in g)
+    log_w = np.log(np.prod(np.meshgrid(*[w / w.sum()] * 3, indexing="ij"), axis=0).ravel())
+    flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in draws.items()}
+    arr = fit.data.arrays
+    cond = arr["alpha_condition"][i]  # 0 = punish (reference), 1 = reward
+    out = []
+    for s in range(len(flat["alpha_sigma"])):
+        ref = flat["alpha_beta"][s] @ a.X[i] + flat["alpha_sigma"][s][a.sigma_index[i]] * z_alpha
+        reward = ref + flat["alpha_cond"][s][0] + flat["alpha_cond_sigma"][s][0] * z_off
+        alpha = np.asarray(phi_approx(np.stack([ref, reward], axis=1)))  # (node, condition)
+        beta = 5.0 * np.asarray(phi_approx(flat["beta_beta"][s] @ b.X[i] + flat["beta_sigma"][s] * z_beta))
+        ll = rw_log_lik_many(
+            alpha[:, cond], beta, arr["choice"][i], arr["outcome"][i], arr["valid"][i], arr["block_start"][i]
+        )
+        out.append(special.logsumexp(ll + log_w))
+    return np.asarray(out)
+
+
+GROUP_SITES = ("alpha_beta", "alpha_sigma", "alpha_cond", "alpha_cond_sigma", "beta_beta", "beta_sigma")
+MC_DRAWS = 1000  # Monte Carlo draws per group draw in both tests below
+
+
+def test_integrated_log_lik_of_a_design_fit_matches_a_quadrature():
+    f = design_fit()
+    draws = {k: np.asarray(f.posterior[k].transpose("chain", "draw", ...)) for k in GROUP_SITES}
+    i = 1  # participant 2: a patient (alpha's second sigma level)
+    got = integrated_log_lik(f, [i], mc_draws=MC_DRAWS, seed=0)
+    assert got.shape == (2, 30, 1)
+    want = quadrature_log_lik(f, draws, i)
+    # measured with 2000 draws: median 0.007, max 0.044; leaving out the condition offset: median 0.32
+    diff = np.abs(got[..., 0].ravel() - want)
+    assert np.median(diff) < 0.03 and diff.max() < 0.15, diff
+
+
+@pytest.mark.slow  # the refit compiles its own sampler: 70-100 s on two busy cores
+def test_compare_refits_a_design_fit_exactly():
+    f = design_fit()
+    table, pointwise = brl.compare(
+        {"a": f, "b": f}, refit=["2"], integrate=False, mc_draws=MC_DRAWS, return_pointwise=True, progress_bar=False
+    )
+    d = table.attrs["details"]["a"]
+    assert d["refitted"] == ["2"] and table.loc["a", "n_refit"] == 1 and table.loc["a", "method"] == "psis-loo+refit"
+    # the refit (participant 2 masked, design kept) against a quadrature over its own group draws
+    draws, _ = refitter(f).group_draws([1], seed=0)
+    assert set(draws) == set(GROUP_SITES) and draws["alpha_sigma"].shape == (2, 30, 2)
+    exact = special.logsumexp(quadrature_log_lik(f, draws, 1)) - np.log(60)
+    mcse = d["mcse"]["2"]
+    assert abs(pointwise.loc["2", "a"] - exact) < 4 * mcse + 0.01, (pointwise.loc["2", "a"], exact, mcse)
+    # the other participants keep their PSIS (or integrated) estimates
+    assert np.isfinite(pointwise["a"]).all() and pointwise["a"].equals(pointwise["b"])

@@ -33,15 +33,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# import the bayesrl of this checkout, not another installed copy
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 HBAYESDM_VERSION = "1.1.1"
 
-# model -> (example file, natural-scale group means in the Stan program, hBayesDM's Stan data builder)
+# model -> hBayesDM's example file for its task
 MODELS = {
     "bandit2arm_delta": "bandit2arm_exampleData.txt",
     "prl_rp": "prl_exampleData.txt",
     "prl_fictitious": "prl_exampleData.txt",
     "bandit4arm_4par": "bandit4arm_exampleData.txt",
+    "igt_pvl_delta": "igt_exampleData.txt",
+    "gng_m1": "gng_exampleData.txt",
+    "ts_par4": "ts_exampleData.txt",
 }
+IGT_PAYSCALE = 100  # hBayesDM's default ``payscale`` (igt_* models)
+TS_TRANS_PROB = 0.7  # hBayesDM's default ``trans_prob`` (ts_* models)
 
 _DECL = re.compile(
     r"^(?P<indent>\s*)(?P<type>(?:real|int|vector|row_vector|matrix|simplex)(?:<[^>;]*>)?(?:\[[^\]]*\])?)"
@@ -79,26 +87,50 @@ def hbayesdm_source(directory: str | None) -> Path:
 
 
 def stan_data(model: str, table: pd.DataFrame) -> dict:
-    """The data dict hBayesDM's preprocessing gives its Stan program (participants in file order)."""
-    groups = list(table.groupby("subjID", sort=False))
-    n, t_max = len(groups), max(len(g) for _, g in groups)
-    t_subj = [len(g) for _, g in groups]
-    choice = np.full((n, t_max), -1, dtype=int)
+    """The data dict hBayesDM's preprocessing gives its Stan program (participants in file order).
+
+    As in hBayesDM: column names are matched ignoring case and underscores, rows with a missing
+    value in a used column are dropped, participants are taken in order of first appearance, and
+    the padding after a participant's last trial uses hBayesDM's fill values (never read by Stan).
+    """
+    table = table.rename(columns=lambda c: c.replace("_", "").lower())
+    used = {
+        "bandit4arm_4par": ["choice", "gain", "loss"],
+        "igt_pvl_delta": ["choice", "gain", "loss"],
+        "gng_m1": ["cue", "keypressed", "outcome"],
+        "ts_par4": ["level1choice", "level2choice", "reward"],
+    }.get(model, ["choice", "outcome"])
+    table = table.dropna(subset=["subjid", *used])
+    groups = [g for _, g in table.groupby("subjid", sort=False)]
+    n, t_max = len(groups), max(len(g) for g in groups)
+    t_subj = [len(g) for g in groups]
+
+    def padded(column, fill, dtype, transform=lambda x: x):
+        out = np.full((n, t_max), fill, dtype=dtype)
+        for s, g in enumerate(groups):
+            out[s, : len(g)] = transform(g[column].to_numpy())
+        return out
+
     data = {"N": n, "T": t_max, "Tsubj": t_subj}
     if model == "bandit4arm_4par":
-        rew, los = np.zeros((n, t_max)), np.zeros((n, t_max))
-        for s, (_, g) in enumerate(groups):
-            rew[s, : len(g)] = g["gain"]
-            los[s, : len(g)] = -np.abs(g["loss"])
-            choice[s, : len(g)] = g["choice"]
-        data.update(rew=rew, los=los)
+        data.update(rew=padded("gain", 0.0, float), los=padded("loss", 0.0, float, lambda x: -np.abs(x)))
+        data["choice"] = padded("choice", -1, int)
+    elif model == "igt_pvl_delta":
+        net = np.zeros((n, t_max))
+        for s, g in enumerate(groups):
+            net[s, : len(g)] = g["gain"].to_numpy() - np.abs(g["loss"].to_numpy())
+        data.update(choice=padded("choice", -1, int), outcome=net / IGT_PAYSCALE, sign_out=np.sign(net))
+    elif model == "gng_m1":
+        data.update(
+            cue=padded("cue", 1, int), pressed=padded("keypressed", -1, int), outcome=padded("outcome", 0.0, float)
+        )
+    elif model == "ts_par4":
+        data.update(
+            level1_choice=padded("level1choice", 1, int), level2_choice=padded("level2choice", 1, int),
+            reward=padded("reward", 0, int), trans_prob=TS_TRANS_PROB,
+        )  # fmt: skip
     else:
-        outcome = np.zeros((n, t_max))
-        for s, (_, g) in enumerate(groups):
-            outcome[s, : len(g)] = g["outcome"]
-            choice[s, : len(g)] = g["choice"]
-        data.update(outcome=outcome)
-    data["choice"] = choice
+        data.update(outcome=padded("outcome", 0.0, float), choice=padded("choice", -1, int))
     return data
 
 
@@ -106,7 +138,8 @@ def _mcse_mean(draws: np.ndarray) -> float:
     """Monte Carlo standard error of the mean of ``draws`` (chain, draw), via ArviZ."""
     import arviz as az
 
-    return float(az.mcse(np.asarray(draws)[None] if draws.ndim == 1 else np.asarray(draws), method="mean"))
+    mcse = az.mcse(np.asarray(draws)[None] if draws.ndim == 1 else np.asarray(draws), method="mean")
+    return float(np.asarray(mcse).item())  # ArviZ gives shape (1,); NumPy 2.4's float() wants 0-d
 
 
 def _rows(source: str, model: str, params: list[str], group, mu, sigma, seconds: float) -> list[dict]:
@@ -121,9 +154,31 @@ def _rows(source: str, model: str, params: list[str], group, mu, sigma, seconds:
     return rows
 
 
+def _patient_stanc(seconds: float = 300) -> None:
+    """Give Stan's compiler ``seconds``: httpstan allows it 1 s, too little on a loaded machine.
+
+    httpstan runs in this process and calls ``subprocess.run(..., timeout=1)`` from its ``compile``
+    module; that module alone gets a ``run`` with a longer timeout. PyStan's HTTP client also
+    gives up on a build after aiohttp's default 5 minutes: no total limit here.
+    """
+    import subprocess
+    import types
+
+    import aiohttp.client
+    import httpstan.compile
+
+    aiohttp.client.DEFAULT_TIMEOUT = aiohttp.client.ClientTimeout(total=None, sock_connect=60)
+
+    def run(*args, timeout=None, **kwargs):
+        return subprocess.run(*args, timeout=max(timeout or 0, seconds), **kwargs)
+
+    httpstan.compile.subprocess = types.SimpleNamespace(run=run)
+
+
 def run_stan(model: str, package: Path, table: pd.DataFrame, params, args) -> list[dict]:
     import stan
 
+    _patient_stanc()
     code = modern_stan((package / "common" / "stan_files" / f"{model}.stan").read_text())
     t0 = time.perf_counter()
     posterior = stan.build(code, data=stan_data(model, table), random_seed=args.seed)
@@ -183,6 +238,19 @@ def _markdown(table: pd.DataFrame, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _settings(rows: pd.DataFrame, args) -> pd.DataFrame:
+    return rows.assign(chains=args.chains, warmup=args.warmup, samples=args.samples)
+
+
+def _merge(path: Path, new: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """Write ``new`` to the CSV ``path``, keeping its earlier rows of models other than ``models``."""
+    if path.exists():
+        old = pd.read_csv(path)
+        new = pd.concat([old[~old.model.isin(models)], new], ignore_index=True)
+    new.to_csv(path, index=False)
+    return new
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -211,20 +279,22 @@ def main(argv=None) -> int:
         table = pd.read_csv(package / "common" / "extdata" / MODELS[model], sep="\t")
         params = list(brl.models.get(model)().params)
         if reference is None:
-            rows += run_stan(model, package, table, params, args)
+            stan_rows = run_stan(model, package, table, params, args)
+            rows += stan_rows  # saved at once: a failed bayesrl fit does not lose a slow Stan run
+            _merge(out / "stan_reference.csv", _settings(pd.DataFrame(stan_rows), args), [model])
         rows += run_bayesrl(model, table, params, args)
-    results = pd.DataFrame(rows)
-    if reference is None:
-        results[results.source == "stan"].to_csv(out / "stan_reference.csv", index=False)
-    else:
+    results = _settings(pd.DataFrame(rows), args)
+    if reference is not None:
         results = pd.concat([reference[reference.model.isin(args.models)], results], ignore_index=True)
-    results.to_csv(out / "stan_agreement_runs.csv", index=False)
+    # models not run now keep their earlier rows (e.g. ``--models igt_pvl_delta`` adds to the committed table)
+    results = _merge(out / "stan_agreement_runs.csv", results, args.models)
     table = compare(results)
     table.to_csv(out / "stan_agreement.csv", index=False)
     header = (
         f"# Agreement with hBayesDM {HBAYESDM_VERSION} (Stan) on its example data\n\n"
         f"`{' '.join(['python', *sys.argv])}`: {args.chains} chains x ({args.warmup} warm-up + {args.samples} draws) "
-        f"each, seed {args.seed}, bayesrl in {'float64' if args.x64 else 'float32'}. `diff_over_sd`: difference of "
+        f"each, seed {args.seed}, bayesrl in {'float64' if args.x64 else 'float32'} (models not in this run: rows "
+        "of earlier runs, settings in `stan_agreement_runs.csv`). `diff_over_sd`: difference of "
         "the posterior means in Stan posterior sds; `z_mcse`: the same difference over the combined Monte Carlo "
         "standard error."
     )

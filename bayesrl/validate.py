@@ -158,6 +158,8 @@ class ModelRecovery(NamedTuple):
         (the runner-up's difference from the winner and its standard error), ``method``.
     tables : dict
         ``{(generator, dataset): brl.compare table}``.
+    fits : dict
+        ``{(generator, dataset): {model name: bayesrl.Fit}}``.
     seconds : float
         Wall time of everything.
     """
@@ -167,6 +169,7 @@ class ModelRecovery(NamedTuple):
     inversion: pd.DataFrame
     winners: pd.DataFrame
     tables: dict
+    fits: dict
     seconds: float
 
 
@@ -344,7 +347,7 @@ def model_recovery(
     col = counts.sum(axis=0)
     inversion = (counts / col.where(col > 0)).T
     inversion.index.name, inversion.columns.name = "winning model", "generating model"
-    return ModelRecovery(counts, confusion, inversion, winners, tables, time.perf_counter() - start)
+    return ModelRecovery(counts, confusion, inversion, winners, tables, fits, time.perf_counter() - start)
 
 
 # --- simulation-based calibration ---------------------------------------------------------------
@@ -545,7 +548,6 @@ def sbc(
             seed=seed + 1,
             target_accept=target_accept,
             max_tree_depth=max_tree_depth,
-            sites=tuple(names),
             batch_size=batch_size,
             progress=lambda done: bar.update(done - bar.n),
         )

@@ -164,3 +164,24 @@ def test_model_recovery_rejects_bad_arguments():
         model_recovery({"rw": RW, "sticky": STICKY}, TINY_TASK, {"other": {}}, 3)
     with pytest.raises(ValueError, match="n_participants"):
         model_recovery({"rw": RW, "sticky": STICKY}, TINY_TASK, groups, 1)
+
+
+def test_model_recovery_and_sbc_plots():
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    from bayesrl import plots
+
+    result = tiny_recovery()
+    ax = plots.plot_model_recovery(result, "confusion")
+    assert isinstance(ax, Axes) and ax.get_ylabel() == "generating model"
+    np.testing.assert_allclose(ax.images[0].get_array(), result.confusion.to_numpy())
+    ax = plots.plot_model_recovery(result, "inversion")
+    assert ax.get_ylabel() == "winning model (LOO)"
+    with pytest.raises(ValueError, match="kind"):
+        plots.plot_model_recovery(result, "other")
+    axes = plots.plot_sbc(tiny_sbc())
+    assert axes.shape == (4,) and "alpha_mu" in axes[0].get_title()
+    heights = [p.get_height() for p in axes[0].patches if p.get_height() > 0]
+    assert sum(heights) == 4  # every simulation in one bin or another
+    plt.close("all")

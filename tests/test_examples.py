@@ -15,6 +15,7 @@ from bayesrl.results import Fit
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "fit_bandit2arm.py"
 NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
+CHECKING = ROOT / "notebooks" / "model_checking.ipynb"
 
 # The same tiny settings as tests/test_cli.py, so the subprocesses can reuse compiled programs
 # (bayesrl turns on JAX's persistent compilation cache at import).
@@ -132,9 +133,10 @@ def test_plot_participants(small_fit, close_figures):
         plots.plot_participants(small_fit, "gamma")
 
 
-def test_committed_notebook_has_outputs():
+@pytest.mark.parametrize("path", [NOTEBOOK, CHECKING], ids=lambda p: p.stem)
+def test_committed_notebook_has_outputs(path):
     nbformat = pytest.importorskip("nbformat")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count is not None for c in code)
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
@@ -161,3 +163,34 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
     assert (tmp_path / "quickstart_fit.nc").exists()
+
+
+def test_model_checking_notebook_runs(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    settings = {
+        "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
+        "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
+        "BAYESRL_NB_NUM_CHAINS": str(CHAINS),
+        "BAYESRL_NB_PPC_DRAWS": "20",
+        "BAYESRL_NB_RECOVERY_DATASETS": "1",
+        "BAYESRL_NB_RECOVERY_PARTICIPANTS": "4",
+        "BAYESRL_NB_RECOVERY_TRIALS": "20",
+    }
+    for key, value in settings.items():
+        monkeypatch.setenv(key, value)
+    nb = nbformat.read(CHECKING, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    text = "\n".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    assert "Bayesian omnibus risk" in text and "prediction_error" in text and "winner" in text
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert images >= 6

@@ -117,7 +117,7 @@ def main(argv=None) -> None:
             num_warmup=150,
             num_samples=150,
             num_chains=2,
-            batch_size=50,
+            batch_size=20,
         )
         print(f"SBC: {time.perf_counter() - start:.0f} s\n{result.test}", flush=True)
         save(plots.plot_sbc(result), out / "sbc.png")

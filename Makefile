@@ -2,6 +2,8 @@
 # `make test`: the fast test tier. `make test-slow`: statistical checks (parameter recovery).
 PYTHON ?= python3
 VENV ?= .venv
+# Test processes (pytest-xdist): compilation is single-threaded, so two workers keep two cores busy.
+JOBS ?= 2
 BIN := $(VENV)/bin
 
 .PHONY: demo test test-slow benchmark clean
@@ -16,10 +18,11 @@ demo: $(VENV)/.installed
 	$(BIN)/python examples/fit_bandit2arm.py --out output
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --durations=15
 
+# The statistical tier runs in float32, the precision users fit in (docs/testing.md).
 test-slow: $(VENV)/.installed
-	$(BIN)/python -m pytest -m slow
+	BAYESRL_TEST_PRECISION=float32 $(BIN)/python -m pytest -m slow -n $(JOBS) --durations=15
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_fit.py --out benchmarks/results

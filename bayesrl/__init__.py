@@ -6,17 +6,18 @@
 >>> fit = brl.fit(model, df, num_warmup=1000, num_samples=1000, num_chains=4, seed=0)  # doctest: +SKIP
 """
 
-from ._runtime import configure_compilation_cache, configure_host_devices
+from ._runtime import configure_compilation_cache, configure_host_devices, load_numpyro
 
 configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
 configure_compilation_cache()  # later fits of same-shaped data skip most compilation
+load_numpyro()  # before ArviZ 1.x can register NumPyro as a lazy module (see load_numpyro)
 
 from . import datasets, models, plots, tasks, transforms, validate  # noqa: E402
 from ._bms import BMS, bms  # noqa: E402
 from .api import fit, simulate  # noqa: E402
 from .compare import compare, participant_elpd  # noqa: E402
 from .data import DataError  # noqa: E402
-from .model import Model  # noqa: E402
+from .model import Model, Stage  # noqa: E402
 from .results import Diagnostics, Fit, load_fit  # noqa: E402
 from .transforms import Parameter, Prior, bounded, positive, real, unit  # noqa: E402
 
@@ -30,6 +31,7 @@ __all__ = [
     "Model",
     "Parameter",
     "Prior",
+    "Stage",
     "bms",
     "bounded",
     "compare",

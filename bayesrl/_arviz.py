@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
+import warnings
 
 import arviz as az
 import numpy as np
@@ -58,11 +61,28 @@ def from_netcdf(path: str):
     return data
 
 
-def summary(data, var_names, hdi_prob: float) -> pd.DataFrame:
+@contextlib.contextmanager
+def quiet_logs():
+    """Silence ArviZ's logged warnings (e.g. "Shape validation failed" for one chain)."""
+    log = getattr(az, "_log", None) or logging.getLogger("arviz")  # ArviZ 0.2x's logger is not registered
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def summary(data, var_names, hdi_prob: float, quiet: bool = False) -> pd.DataFrame:
     """ArviZ's summary with the same column names on both versions.
 
     Columns: ``mean, sd, hdi_<lo>%, hdi_<hi>%, mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``.
+    ``quiet`` silences ArviZ's logged warnings (one chain of independent draws).
     """
+    if quiet:
+        with quiet_logs(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return summary(data, var_names, hdi_prob)
     if ARVIZ_1:
         table = az.summary(data, var_names=var_names, ci_prob=hdi_prob, ci_kind="hdi", round_to="none")
         lo, hi = _hdi_labels(hdi_prob)
@@ -118,8 +138,6 @@ def pointwise_loo(data, var_name: str = "choice") -> tuple[np.ndarray, np.ndarra
     good_k : float
         ArviZ's threshold ``min(1 - 1 / log10(draws), 0.7)`` above which PSIS is unreliable.
     """
-    import warnings
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
         warnings.filterwarnings("ignore", message="The point-wise LOO is the same")  # one unit
@@ -199,8 +217,6 @@ def compare(elpds: dict, method: str) -> pd.DataFrame:
         table = az.compare(elpds, method=method, round_to="none")
         table["elpd_diff"] = 0.0 - np.abs(table["elpd_diff"].astype(float))
     else:
-        import warnings
-
         with warnings.catch_warnings():  # ArviZ 0.2x sorts in place, which pandas 3.1 deprecates
             warnings.filterwarnings("ignore", message="The inplace keyword")
             table = az.compare(elpds, ic="loo", method=method, scale="log")

@@ -4,25 +4,33 @@ r"""A held-out participant's predictive density: integrated importance sampling 
 k) and for grouped K-fold. :func:`integrated_log_lik` gives each participant's likelihood
 with their own parameters integrated out, for PSIS over the group-level draws only (no
 refit). An exact refit holds participants out and refits; for a held-out participant ``i``
-and the refit's group-level draws ``s = 1..S`` (``mu_s``, ``sigma_s`` of every parameter),
+and the refit's group-level draws ``s = 1..S``,
 
 .. math::
 
     \log p(y_i \mid y_{-i}) \approx \log \frac{1}{S M} \sum_{s=1}^{S} \sum_{m=1}^{M}
-    p(y_i \mid \theta_{sm}), \qquad \theta_{sm} = f(\mu_s + \sigma_s \varepsilon_{sm}),
+    p(y_i \mid \theta_{sm}), \qquad \theta_{sm} = f(\mu_{is} + \sigma_{is} \varepsilon_{sm}),
     \quad \varepsilon_{sm} \sim N(0, 1),
 
-a Monte Carlo estimate of ``p(y_i | group_s) = integral of p(y_i | theta) N(theta_raw; mu_s,
-sigma_s) dtheta`` averaged over the group posterior (computed with ``logsumexp``, vectorised
+a Monte Carlo estimate of ``p(y_i | group_s) = integral of p(y_i | theta) N(theta_raw; mu_is,
+sigma_is) dtheta`` averaged over the group posterior (computed with ``logsumexp``, vectorised
 over draws). Its Monte Carlo standard error is reported with it.
 
+The participant's prior (:func:`participant_prior`) is the hierarchy's
+(:func:`bayesrl.hierarchy.hierarchical_model`): location ``mu_is = p_mu`` or, with a formula,
+``X[i] @ p_beta``; scale ``sigma_is = p_sigma`` or, with ``sigma_by``, the sigma of the
+participant's level; with conditions, each non-reference condition ``c`` adds an offset
+``p_cond[c] + p_cond_sigma[c] * eps_c`` with its own standard normal ``eps_c``, and each trial
+takes the value of its condition.
+
 Held-out participants are *masked* (every trial made invalid) rather than removed: the masked
-participant's own ``z`` is then a standard normal independent of everything else, so the
-posterior of the group parameters is exactly the posterior given the other participants, and
-every refit has the same array shapes. The data enter NumPyro as traced arguments
-(``jit_model_args=True``, chains vectorised: NumPyro's parallel chains would close over the
-data and compile again for every refit), so one compiled sampler serves every refit of a model
-(and JAX's persistent cache serves later sessions).
+participant's own ``z`` (and condition ``z``) are then standard normals independent of
+everything else, so the posterior of the group parameters is exactly the posterior given the
+other participants (their covariates stay in the design: covariates are conditioned on, not
+predicted), and every refit has the same array shapes. The data enter NumPyro as traced
+arguments (``jit_model_args=True``, chains vectorised: NumPyro's parallel chains would close
+over the data and compile again for every refit), so one compiled sampler serves every refit of
+a model (and JAX's persistent cache serves later sessions).
 """
 
 from __future__ import annotations
@@ -38,21 +46,77 @@ from numpyro.infer import MCMC, NUTS
 from scipy.special import logsumexp
 
 from . import _arviz, engine
+from .design import ParamDesign, group_sites, trial_values
 from .hierarchy import hierarchical_model
 from .transforms import Prior
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def heldout_log_lik(model, mu, sigma, trials, mc_draws, key):
-    """Log-likelihood of one participant's trials at parameters drawn from the group level.
+def group_site_names(model, design) -> list[str]:
+    """The sampled group-level sites a participant's prior is built from (see :func:`participant_prior`)."""
+    return [s for s in group_sites(model, design) if not s.endswith("_group")]
+
+
+def participant_prior(model, design, draws: dict, i: int):
+    """Participant ``i``'s prior given each group-level draw, on the unconstrained scale.
 
     Parameters
     ----------
     model : bayesrl.Model
-    mu, sigma : dict of str to jax.Array, each shape (draw,)
-        Group location and scale of every parameter on the unconstrained scale.
+    design : bayesrl.design.Design or None
+    draws : dict of str to numpy.ndarray
+        The sites of :func:`group_site_names`, each shape (chain, draw, ...) (``p_beta``:
+        (chain, draw, coef); ``p_sigma`` with ``sigma_by``: (chain, draw, level); ``p_cond`` and
+        ``p_cond_sigma``: (chain, draw, offset)).
+    i : int
+        Participant index.
+
+    Returns
+    -------
+    prior : dict of str to tuple of jax.Array
+        Per parameter ``(loc, scale, offset_loc, offset_scale)``: ``loc`` and ``scale`` of shape
+        (draw,) (chains and draws flattened), the condition offsets' of shape (draw, offset)
+        (``offset`` = 0 without conditions).
+    conditions : dict of str to jax.Array, each shape (trial,)
+        Each trial's condition of participant ``i``, per parameter with conditions.
+    """
+    prior, conditions = {}, {}
+    for p in model.param_names:
+        d = design.get(p) if design is not None else ParamDesign()
+        if d.formula:
+            beta = np.asarray(draws[f"{p}_beta"])
+            loc = beta.reshape(-1, beta.shape[-1]) @ np.asarray(d.X[i], dtype=beta.dtype)
+        else:
+            loc = np.asarray(draws[f"{p}_mu"]).reshape(-1)
+        sigma = np.asarray(draws[f"{p}_sigma"])
+        if d.sigma_by:
+            scale = sigma.reshape(-1, sigma.shape[-1])[:, int(d.sigma_index[i])]
+        else:
+            scale = sigma.reshape(-1)
+        if d.condition:
+            n_off = d.n_conditions - 1
+            off_loc = np.asarray(draws[f"{p}_cond"]).reshape(-1, n_off)
+            off_scale = np.asarray(draws[f"{p}_cond_sigma"]).reshape(-1, n_off)
+            conditions[p] = jnp.asarray(design.condition_index[p][i])
+        else:
+            off_loc = off_scale = np.zeros((loc.shape[0], 0), dtype=loc.dtype)
+        prior[p] = tuple(jnp.asarray(x) for x in (loc, scale, off_loc, off_scale))
+    return prior, conditions
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def heldout_log_lik(model, prior, trials, conditions, mc_draws, key):
+    """Log-likelihood of one participant's trials at parameters drawn from their prior.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    prior : dict of str to tuple of jax.Array
+        From :func:`participant_prior`: per parameter ``(loc, scale, offset_loc,
+        offset_scale)``, shapes (draw,), (draw,), (draw, offset), (draw, offset).
     trials : Trial NamedTuple, each field shape (trial,)
         The participant's trials.
+    conditions : dict of str to int jax.Array, each shape (trial,)
+        Each trial's condition, per parameter with conditions (empty without).
     mc_draws : int
         Draws ``M`` of the participant's parameters per group draw.
     key : jax.random key
@@ -60,26 +124,47 @@ def heldout_log_lik(model, mu, sigma, trials, mc_draws, key):
     Returns
     -------
     jax.Array, shape (draw, mc_draws)
-        ``sum_t log p(y_t | theta_sm)`` with ``theta_sm = f(mu_s + sigma_s * eps_sm)``.
+        ``sum_t log p(y_t | theta_sm)`` with ``theta_sm = f(loc_s + scale_s * eps_sm)`` (plus,
+        on a trial of a non-reference condition ``c``, ``offset_loc_sc + offset_scale_sc *
+        eps_smc``).
     """
     names = model.param_names
-    n_draws = mu[names[0]].shape[0]
-    eps = jax.random.normal(key, (len(names), n_draws, mc_draws), dtype=mu[names[0]].dtype)
-    raw = {n: (mu[n][:, None] + sigma[n][:, None] * eps[j]).reshape(-1) for j, n in enumerate(names)}
+    n_draws = prior[names[0]][0].shape[0]
+    dtype = prior[names[0]][0].dtype
+    eps = jax.random.normal(key, (len(names), n_draws, mc_draws), dtype=dtype)
+    off_key = jax.random.fold_in(key, 1)
+    raw = {}
+    for j, n in enumerate(names):
+        loc, scale, off_loc, off_scale = prior[n]
+        value = (loc[:, None] + scale[:, None] * eps[j]).reshape(-1)
+        n_off = off_loc.shape[-1]
+        if n_off:
+            e = jax.random.normal(jax.random.fold_in(off_key, j), (n_draws, mc_draws, n_off), dtype=dtype)
+            offsets = (off_loc[:, None, :] + off_scale[:, None, :] * e).reshape(-1, n_off)
+            value = jnp.concatenate([value[:, None], value[:, None] + offsets], axis=1)  # (draw * M, condition)
+        raw[n] = value
 
     def one(values):
-        params = model.make_params({n: model.params[n].constrain(values[n]) for n in names})
+        natural = {n: model.params[n].constrain(values[n]) for n in names}
+        params = model.make_params(trial_values(natural, conditions))
         logits = engine.participant_logits(model, params, trials)
-        return engine.choice_log_prob(logits, trials.choice, trials.valid).sum()
+        return engine.choice_log_prob(logits, *engine.observed_choices(model, trials)).sum()
 
     return jax.lax.map(one, raw, batch_size=512).reshape(n_draws, mc_draws)
+
+
+def _group_draws(fit) -> dict:
+    """The fit's group-level posterior draws, each shape (chain, draw, ...)."""
+    post = fit.posterior
+    return {s: np.asarray(post[s].transpose("chain", "draw", ...)) for s in group_site_names(fit.model, fit.design)}
 
 
 def integrated_log_lik(fit, participants, mc_draws: int = 100, seed: int = 0) -> np.ndarray:
     """Each participant's log-likelihood with their own parameters integrated out, per posterior draw.
 
-    ``log p(y_i | mu_s, sigma_s)`` for every draw ``s`` of the fit's posterior, by Monte Carlo
-    over ``mc_draws`` draws of the participant's parameters from ``N(mu_s, sigma_s)``. PSIS-LOO
+    ``log p(y_i | group_s)`` for every draw ``s`` of the fit's posterior, by Monte Carlo over
+    ``mc_draws`` draws of the participant's parameters from their prior given the group-level
+    draw (:func:`participant_prior`: the design's location, scale and condition offsets). PSIS-LOO
     on these (instead of on ``log p(y_i | theta_i,s)``) leaves a participant out by
     reweighting the group-level draws only, which a single participant moves little: its
     Pareto k is usually far lower (Vehtari et al. 2016; Merkle et al. 2019).
@@ -102,17 +187,16 @@ def integrated_log_lik(fit, participants, mc_draws: int = 100, seed: int = 0) ->
             f"integrating over participants' parameters needs the model's functions: load the fit with "
             f"brl.load_fit(path, model=...) (model {fit.metadata['model']['name']!r})"
         )
-    post = fit.posterior
-    names = model.param_names
-    shape = np.asarray(post[f"{names[0]}_mu"]).shape
-    mu = {p: jnp.asarray(np.asarray(post[f"{p}_mu"]).reshape(-1)) for p in names}
-    sigma = {p: jnp.asarray(np.asarray(post[f"{p}_sigma"]).reshape(-1)) for p in names}
+    draws = _group_draws(fit)
+    shape = next(iter(draws.values())).shape[:2]
     trials = fit.data.trials(model)
     key = jax.random.fold_in(jax.random.PRNGKey(int(seed)), 7_919)  # not a refit's stream
     out = []
     for i in participants:
         trials_i = jax.tree_util.tree_map(lambda a, i=i: a[i], trials)
-        ll = np.asarray(heldout_log_lik(model, mu, sigma, trials_i, int(mc_draws), jax.random.fold_in(key, int(i))))
+        prior, conditions = participant_prior(model, fit.design, draws, int(i))
+        k = jax.random.fold_in(key, int(i))
+        ll = np.asarray(heldout_log_lik(model, prior, trials_i, conditions, int(mc_draws), k))
         out.append(logsumexp(ll, axis=1) - np.log(mc_draws))
     return np.stack(out, axis=-1).reshape(shape + (len(out),))
 
@@ -170,11 +254,12 @@ class Refitter:
         self.name = fit.metadata["model"]["name"]
         self.model = model = fit.model
         self.trials = fit.data.trials(model)
+        self.design = design = fit.design
         priors = {p: Prior(**info["prior"]) for p, info in fit.metadata["model"]["params"].items()}
         centered = frozenset(sampler.get("centered", ()))
 
         def numpyro_model(trials):
-            hierarchical_model(model, trials, priors, centered)
+            hierarchical_model(model, trials, priors, centered, design)
 
         kernel = NUTS(
             numpyro_model,
@@ -206,8 +291,10 @@ class Refitter:
 
         Returns
         -------
-        draws : dict of str to numpy.ndarray, each shape (chain, draw)
-            ``<p>_mu`` and ``<p>_sigma`` for every parameter.
+        draws : dict of str to numpy.ndarray, each shape (chain, draw, ...)
+            The group-level sites of :func:`group_site_names`: ``<p>_mu`` (or ``<p>_beta`` with
+            a formula) and ``<p>_sigma`` for every parameter, ``<p>_cond`` and
+            ``<p>_cond_sigma`` for one with conditions.
         divergences : int
         """
         heldout = tuple(sorted(int(i) for i in heldout))
@@ -220,8 +307,7 @@ class Refitter:
             self.mcmc.run(key, trials, extra_fields=("diverging",))
             samples = self.mcmc.get_samples(group_by_chain=True)
             div = int(np.asarray(self.mcmc.get_extra_fields(group_by_chain=True)["diverging"]).sum())
-            names = self.model.param_names
-            draws = {f"{p}_{s}": np.asarray(samples[f"{p}_{s}"]) for p in names for s in ("mu", "sigma")}
+            draws = {s: np.asarray(samples[s]) for s in group_site_names(self.model, self.design)}
             self._draws[memo] = (draws, div)
         return self._draws[memo]
 
@@ -239,13 +325,11 @@ class Refitter:
         mc_draws : int
             Draws of the participant's parameters per group draw.
         """
-        names = self.model.param_names
-        shape = draws[f"{names[0]}_mu"].shape
-        mu = {p: jnp.asarray(draws[f"{p}_mu"]).reshape(-1) for p in names}
-        sigma = {p: jnp.asarray(draws[f"{p}_sigma"]).reshape(-1) for p in names}
+        shape = next(iter(draws.values())).shape[:2]
+        prior, conditions = participant_prior(self.model, self.design, draws, int(i))
         trials_i = jax.tree_util.tree_map(lambda a: a[i], self.trials)
         key = jax.random.fold_in(jax.random.split(self._key(sorted(heldout), seed))[1], int(i))
-        ll = np.asarray(heldout_log_lik(self.model, mu, sigma, trials_i, int(mc_draws), key))
+        ll = np.asarray(heldout_log_lik(self.model, prior, trials_i, conditions, int(mc_draws), key))
         return log_mean_exp(ll.reshape(shape + (int(mc_draws),)))
 
     def heldout_elpd(self, folds, seed: int = 0, mc_draws: int = 100) -> tuple[np.ndarray, np.ndarray]:

@@ -100,3 +100,19 @@ def configure_compilation_cache(path: str | None = None) -> str | None:
     jax.config.update("jax_compilation_cache_dir", path)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     return path
+
+
+def load_numpyro() -> None:
+    """Import NumPyro for real before anything imports it as a submodule.
+
+    ArviZ 1.x registers ``numpyro`` in ``sys.modules`` as a lazy module (``importlib.util.
+    LazyLoader``) when ArviZ is imported first. A later ``import numpyro.distributions`` through
+    that lazy parent leaves ``numpyro.distributions`` without its ``distribution`` submodule
+    attribute, and NumPyro's own ``numpyro.factor`` then fails with ``AttributeError: module
+    'numpyro.distributions' has no attribute 'distribution'`` (seen with ArviZ 1.x, NumPyro
+    0.22, Python 3.12). Touching an attribute of the top-level package executes it properly
+    first, whatever the user imported before bayesrl.
+    """
+    import numpyro
+
+    numpyro.__version__  # noqa: B018  (forces a lazy module to load)

@@ -10,9 +10,11 @@ import jax
 import numpy as np
 import pandas as pd
 
+from . import approx
 from . import data as data_mod
+from .design import build_design
 from .hierarchy import resolve_priors
-from .inference import pointwise_log_likelihood, run_nuts
+from .inference import pointwise_log_likelihood, run_nuts, state_to_dataset
 from .model import Model
 from .models._registry import can_rebuild
 from .results import Fit, build_idata
@@ -56,11 +58,15 @@ def fit(
     model: Model,
     data,
     *,
+    method: str = "nuts",
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
     seed: int | None = 0,
     priors: Mapping | None = None,
+    formula: Mapping | str | None = None,
+    participant_data: pd.DataFrame | None = None,
+    conditions: Mapping | None = None,
     columns: Mapping | None = None,
     choice_base: int | None = None,
     sep: str | None = None,
@@ -71,8 +77,14 @@ def fit(
     rng_key=None,
     progress_bar: bool = True,
     check: bool = True,
+    standardize: bool = True,
+    sigma_by: Mapping | None = None,
+    reset: str | None = "block",
+    guide: str = "normal",
+    num_steps: int = 10_000,
+    learning_rate: float = 0.01,
 ) -> Fit:
-    """Fit a hierarchical model to a long table of trials with NUTS.
+    """Fit a hierarchical model to a long table of trials with NUTS, SVI or MAP/Laplace.
 
     Parameters
     ----------
@@ -82,13 +94,38 @@ def fit(
         One row per trial with columns ``participant`` (or ``subjID``...), ``choice`` and the
         model's columns (``outcome``...); optional ``trial`` (ordering) and ``block`` (state
         reset at each new block). Choices may be 0..K-1 or 1..K; NaN masks a trial.
+    method : {"nuts", "svi", "map"}
+        ``"nuts"``: Hamiltonian Monte Carlo (exact up to Monte Carlo error). ``"svi"``:
+        stochastic variational inference with a Gaussian on the unconstrained scale (``guide``),
+        ``"map"``: the posterior mode and a Laplace approximation (Gaussian with the inverse
+        Hessian of the negative log density at the mode). Approximations give one chain of
+        ``num_samples`` draws from the Gaussian, with the same variables as NUTS; fast, but
+        they can understate uncertainty (see ``fit.diagnostics()``).
     num_warmup, num_samples, num_chains : int
-        NUTS warm-up iterations, kept draws per chain, chains.
+        NUTS warm-up iterations, kept draws per chain, chains. For ``"svi"``/``"map"`` only
+        ``num_samples`` (draws from the approximation) is used.
     seed : int, default 0
         Random seed (ignored when ``rng_key`` is given).
     priors : mapping, optional
         Per-parameter group priors, ``{"alpha": brl.Prior(mu_loc=0, mu_scale=1, sigma_scale=0.2)}``
-        or a dict of those fields.
+        or a dict of those fields (``coef_scale``: prior sd of regression slopes and condition
+        offsets, default 1).
+    formula : dict or str, optional
+        Participant-level regressions on group locations, ``{"alpha": "1 + group + age"}`` (a
+        formulaic right-hand side; one string applies to every parameter). The location of
+        ``alpha`` on the unconstrained scale becomes ``X @ alpha_beta`` (posterior ``alpha_beta``,
+        dim ``alpha_coef`` with the term names). Categorical covariates are treatment coded
+        (reference: first level in sorted order); numeric ones standardised (see ``standardize``).
+        See :meth:`Fit.contrast` and :meth:`Fit.coefficients`.
+    participant_data : pandas.DataFrame, optional
+        One row per participant (a ``participant`` column, or indexed by participant) with the
+        covariates; without it they are read from participant-constant columns of ``data``.
+    conditions : dict, optional
+        Within-participant conditions, ``{"alpha": "condition"}``: a trial-level column; the
+        parameter takes one value per condition (first sorted level, or first category of a
+        pandas Categorical, is the reference; each other level adds a group offset ``alpha_cond``
+        with participant-level random effects of scale ``alpha_cond_sigma``). Posterior
+        ``alpha`` then has dims (participant, ``alpha_condition``).
 
     Other Parameters
     ----------------
@@ -110,6 +147,23 @@ def fit(
     progress_bar : bool, default True
     check : bool, default True
         Run :meth:`Fit.diagnostics` and warn about problems.
+    standardize : bool, default True
+        Standardise numeric covariates a formula uses as plain terms (mean 0, sd 1 over
+        participants, sample sd); stored in ``fit.metadata["design"]["standardized"]``.
+    sigma_by : dict, optional
+        ``{"alpha": "group"}``: one group-level scale per level of a participant-level column
+        (posterior ``alpha_sigma`` with dim ``alpha_sigma_level``).
+    reset : {"block", "condition", None}, default "block"
+        Where the learned values return to their initial state: at each new block (the ``block``
+        column), also where the condition changes (``"condition"``), or never (None: values are
+        carried across blocks and sessions).
+    guide : {"normal", "lowrank"}
+        SVI only: NumPyro's ``AutoNormal`` (mean-field) or ``AutoLowRankMultivariateNormal``.
+    num_steps : int, default 10000
+        SVI only: optimisation steps; the ELBO's convergence is checked and a warning says
+        what to change when it has not converged.
+    learning_rate : float, default 0.01
+        SVI only: Adam's step size.
 
     Returns
     -------
@@ -118,17 +172,35 @@ def fit(
         ``p_sigma``, ``p_z``, ``p_group``), ``log_likelihood`` (``choice``: chain, draw,
         participant, trial), ``sample_stats``, ``observed_data`` and ``constant_data``.
 
+        ``fit.method`` says which method produced the fit.
+
     Raises
     ------
     bayesrl.DataError
         When the table cannot be used (the message names column, participant and row).
     ValueError
-        For unknown parameters in ``priors`` or ``centered``.
+        For unknown parameters in ``priors`` or ``centered``, an unknown ``method`` or ``guide``.
+    bayesrl.inference.InitError
+        When no initial point has a finite log density (the message names the participants).
+
+    Notes
+    -----
+    NUTS chains start near the prior median (on the unconstrained scale: group locations at
+    the prior's location, participant offsets near zero), not NumPyro's default random
+    uniform(-2, 2) start, which ignores the priors; if the log density is not finite there,
+    the prior mean and then random starts are tried. Continue a NUTS fit with
+    :meth:`Fit.resume`.
     """
     if not isinstance(model, Model):
         raise TypeError(
             f"model must be a bayesrl.Model (e.g. brl.models.rescorla_wagner()), got {type(model).__name__}"
         )
+    if method not in ("nuts", "svi", "map"):
+        raise ValueError(f"method must be 'nuts', 'svi' or 'map', got {method!r}")
+    if method == "svi" and guide not in approx.GUIDES:
+        raise ValueError(f"guide must be one of {list(approx.GUIDES)}, got {guide!r}")
+    if method == "svi" and (int(num_steps) != num_steps or num_steps < 2):
+        raise ValueError(f"num_steps must be an integer >= 2, got {num_steps!r}")
     for name, v in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
         if int(v) != v or v < (0 if name == "num_warmup" else 1):
             raise ValueError(
@@ -141,34 +213,65 @@ def fit(
         raise ValueError(
             f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}"
         )
-    dataset = data_mod.prepare(data, model, columns=columns, choice_base=choice_base, sep=sep)
+    table = data_mod.read_table(data, sep)
+    dataset = data_mod.prepare(table, model, columns=columns, choice_base=choice_base)
+    design, dataset = build_design(
+        model,
+        table,
+        dataset,
+        formula=formula,
+        participant_data=participant_data,
+        standardize=standardize,
+        sigma_by=sigma_by,
+        conditions=conditions,
+        reset=reset,
+    )
     trials = dataset.trials(model)
     key = _key(seed, rng_key)
 
     start = time.perf_counter()
-    samples, stats, info = run_nuts(
-        model,
-        trials,
-        prior_table,
-        centered=centered,
-        num_warmup=int(num_warmup),
-        num_samples=int(num_samples),
-        num_chains=int(num_chains),
-        chain_method=chain_method,
-        target_accept=target_accept,
-        max_tree_depth=max_tree_depth,
-        rng_key=key,
-        progress_bar=progress_bar,
-    )
+    common = dict(centered=centered, rng_key=key, participants=dataset.participants, design=design)
+    state = None
+    if method == "nuts":
+        samples, stats, info, state = run_nuts(
+            model,
+            trials,
+            prior_table,
+            num_warmup=int(num_warmup),
+            num_samples=int(num_samples),
+            num_chains=int(num_chains),
+            chain_method=chain_method,
+            target_accept=target_accept,
+            max_tree_depth=max_tree_depth,
+            progress_bar=progress_bar,
+            **common,
+        )
+        settings = {"num_warmup": int(num_warmup), "num_samples": int(num_samples), "num_chains": int(num_chains)}
+    elif method == "svi":
+        samples, stats, info = approx.run_svi(
+            model,
+            trials,
+            prior_table,
+            guide=guide,
+            num_steps=int(num_steps),
+            learning_rate=float(learning_rate),
+            num_draws=int(num_samples),
+            progress_bar=progress_bar,
+            **common,
+        )
+        settings = {"num_samples": int(num_samples), "num_chains": 1}
+    else:
+        samples, stats, info = approx.run_map(model, trials, prior_table, num_draws=int(num_samples), **common)
+        settings = {"num_samples": int(num_samples), "num_chains": 1}
     elapsed = time.perf_counter() - start
-    log_lik = pointwise_log_likelihood(model, samples, trials)
+    log_lik = pointwise_log_likelihood(
+        model, samples, trials, condition_index=None if design is None else design.condition_index
+    )
     metadata = {
         "model": _model_metadata(model, prior_table),
         "sampler": {
-            "method": "nuts",
-            "num_warmup": int(num_warmup),
-            "num_samples": int(num_samples),
-            "num_chains": int(num_chains),
+            "method": method,
+            **settings,
             "centered": sorted(centered),
             "seed": None if rng_key is not None else int(seed),
             "sampling_seconds": elapsed,
@@ -181,11 +284,14 @@ def fit(
             "n_rows": int(dataset.n_trials.sum()),
             "n_masked": int(dataset.n_masked.sum()),
         },
+        **({} if design is None else {"design": design.to_metadata()}),
         "versions": _versions(),
         "x64": bool(jax.config.jax_enable_x64),
         "devices": [str(d) for d in jax.devices()],
     }
-    result = Fit(build_idata(model, dataset, samples, stats, log_lik, metadata), model, dataset, metadata)
+    state_group = None if state is None else state_to_dataset(state)
+    idata = build_idata(model, dataset, samples, stats, log_lik, metadata, design=design, state=state_group)
+    result = Fit(idata, model, dataset, metadata, design=design)
     if check:
         result.diagnostics(warn=True)
     return result
@@ -272,7 +378,8 @@ def simulate(
     Returns
     -------
     pandas.DataFrame
-        Long format that :func:`fit` reads: ``participant``, ``trial`` (1-based), ``choice``,
+        Long format that :func:`fit` reads: ``participant``, ``trial`` (1-based), ``choice``
+        (one column per stage for a staged model, e.g. ``level1_choice``, ``level2_choice``),
         the task's fields (``outcome``...), ``block`` when the task has several blocks (the
         learner's state resets at each), and ``true_<param>`` columns with each participant's
         parameter values.
@@ -284,12 +391,14 @@ def simulate(
     table = _participant_params(model, params, group, n_participants, key_p)
     values = model.make_params({p: jax.numpy.asarray(table[p].to_numpy()) for p in model.param_names})
     trials, _ = simulate_batch(model, values, task, key_sim)
-    n_p, n_t = np.shape(trials.choice)
+    n_p, n_t = np.shape(trials.valid)
     out = {
         "participant": np.repeat(table.index.to_numpy(), n_t),
         "trial": np.tile(np.arange(1, n_t + 1), n_p),
-        "choice": np.asarray(trials.choice).ravel() + choice_base,
     }
+    choice = np.asarray(trials.choice).reshape(n_p * n_t, model.n_stages)  # one column per stage
+    for k, name in enumerate(model.choice_columns):
+        out[name] = choice[:, k] + choice_base
     for f in task.provides():
         if f in trials._fields:
             out[f] = np.asarray(trials[trials._fields.index(f)]).ravel()

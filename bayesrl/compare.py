@@ -70,7 +70,12 @@ def _check_same_data(fits: Mapping[str, Fit]) -> None:
             )
         va, vb = a.arrays["valid"], b.arrays["valid"]
         checks = [("masked trials", va, vb)]
-        checks.append(("choices", np.where(va, a.arrays["choice"], -1), np.where(vb, b.arrays["choice"], -1)))
+        ca, cb = np.asarray(a.arrays["choice"]), np.asarray(b.arrays["choice"])
+        if ca.shape != cb.shape:
+            raise ValueError(f"{where}: choices per trial differ ({ca[0, 0].size} vs {cb[0, 0].size})")
+        stage_va = va.reshape(va.shape + (1,) * (ca.ndim - 2))  # a staged model's choices: (participant, trial, stage)
+        stage_vb = vb.reshape(vb.shape + (1,) * (cb.ndim - 2))
+        checks.append(("choices", np.where(stage_va, ca, -1), np.where(stage_vb, cb, -1)))
         checks.append(("block starts", a.arrays["block_start"], b.arrays["block_start"]))
         shared = sorted((set(a.arrays) & set(b.arrays)) - set(_BASE_FIELDS))
         for c in shared:
@@ -79,7 +84,7 @@ def _check_same_data(fits: Mapping[str, Fit]) -> None:
             x, y = np.asarray(x), np.asarray(y)
             differ = ~((x == y) | (np.isnan(x) & np.isnan(y))) if x.dtype.kind == "f" else x != y
             if differ.any():
-                i, t = np.argwhere(differ)[0]
+                i, t = np.argwhere(differ)[0][:2]
                 raise ValueError(
                     f"{where}: {what} differ (first at participant {pa[i]!r}, trial {t} of that participant "
                     f"(0-based): {x[i, t]!r} in {a_name!r}, {y[i, t]!r} in {b_name!r})"
@@ -184,7 +189,7 @@ def _model_elpd(fit, *, ic, unit, refit, integrate, k, k_threshold, mc_draws, se
         pareto_k = pareto_k.copy()
         pareto_k[candidates[better]] = k_int[better]
     still_high = ~(pareto_k <= threshold) & ~todo
-    if refit == "auto":
+    if refit == "auto" and fit.method == "nuts":  # exact refits re-run NUTS; approximations are only flagged
         todo = todo | still_high
         integrated &= ~todo
     mcse_i = np.zeros_like(elpd_i)
@@ -268,7 +273,9 @@ def compare(
         For ``ic="loo"`` by participant: ``"auto"`` refits exactly (leave the participant out,
         refit, score) each participant whose Pareto k still exceeds ``k_threshold`` after the
         integrated step; ``"never"`` only flags them; ``"always"`` refits every participant
-        (exact leave-one-participant-out); a list refits those participants.
+        (exact leave-one-participant-out); a list refits those participants. Refits run NUTS:
+        for a fit made by ``method="svi"`` or ``"map"``, ``"auto"`` only flags, and explicit
+        refits (and ``ic="kfold"``) raise ``ValueError``.
     integrate : bool, default True
         For participants whose plain PSIS-LOO is flagged (and not refitted on request), first
         try PSIS on their likelihood with their own parameters integrated out (Monte Carlo,
@@ -344,6 +351,12 @@ def compare(
     it with ``dse``. All refits of one model share one compiled sampler (chains vectorised)
     and are kept with the fit, so a second comparison does not run them again; each costs
     about as much as the original fit.
+
+    For fits with ``formula=``, ``sigma_by=`` or ``conditions=``, ``N(mu_s, sigma_s)`` is the
+    participant's own prior given the group draw: location ``X[i] @ p_beta_s``, the scale of
+    the participant's ``sigma_by`` level, and on trials of a non-reference condition ``c`` the
+    offset ``p_cond_s[c] + p_cond_sigma_s[c] * eps_c`` with its own standard normal ``eps_c``
+    (the hierarchy's random effects); the held-out participant's covariates stay in the design.
 
     The integrated step uses the same Monte Carlo integral at every draw of the original
     posterior; with too small an ``mc_draws`` its noise inflates the Pareto k (100 was

@@ -256,6 +256,20 @@ def decide_choice_base(choices: np.ndarray, n_options: int, choice_col: str, cho
     )
 
 
+def _decide_stage_base(choices: dict, stage_specs, cmap: dict, choice_base) -> int:
+    """One coding (0- or 1-based) for every stage's choices: the first stage that decides it."""
+    if choice_base is not None or len(stage_specs) == 1:
+        col, k = stage_specs[0]
+        return decide_choice_base(choices[col], k, cmap[col], choice_base)
+    errors = []
+    for col, k in stage_specs:
+        try:
+            return decide_choice_base(choices[col], k, cmap[col], None)
+        except DataError as err:
+            errors.append(str(err))
+    raise DataError("; ".join(errors))
+
+
 def prepare(
     data,
     model=None,
@@ -274,7 +288,9 @@ def prepare(
         One row per trial. Columns are found by name, case- and underscore-insensitively,
         with aliases (``subjID``/``subject`` for ``participant``, ``reward`` for ``outcome``...).
     model : bayesrl.Model, optional
-        Supplies the required columns and ``n_options``.
+        Supplies the required columns and ``n_options``; a model with ``stages`` reads one
+        choice column per stage (e.g. ``level1_choice``, ``level2_choice``), and a row missing
+        any of them is masked.
     required : tuple of str
         Model columns needed besides ``participant`` and ``choice`` (when ``model`` is None).
     n_options : int, optional
@@ -304,10 +320,14 @@ def prepare(
         if choice_base is None:
             choice_base = model.choice_base
     n_options = int(n_options or 2)
+    if model is not None and model.stages:
+        stage_specs = [(s.column, s.n_options) for s in model.stages]
+    else:
+        stage_specs = [("choice", n_options)]
     df = read_table(data, sep)
     if len(df) == 0:
         raise DataError("the table is empty: no trials to fit")
-    cmap = resolve_columns(df, ("participant", "choice", *required), columns=columns)
+    cmap = resolve_columns(df, ("participant", *(c for c, _ in stage_specs), *required), columns=columns)
 
     pid_col = cmap["participant"]
     pid_series = df[pid_col]
@@ -316,24 +336,29 @@ def prepare(
         raise DataError(f"column {pid_col!r} (participant) is missing at row {df.index[pos]!r}")
     pids = pid_series.to_numpy()
 
-    choice_col = cmap["choice"]
-    choice = _numeric(df, choice_col, "choice", pids)
-    ok = ~np.isnan(choice)
-    frac = ok & (choice != np.round(choice))
-    if frac.any():
-        pos = int(np.flatnonzero(frac)[0])
-        raise DataError(
-            f"column {choice_col!r} must hold whole option numbers; {_where(df, pids, pos)} holds {choice[pos]:g}"
-        )
-    base = decide_choice_base(choice, n_options, choice_col, choice_base)
-    lo, hi = base, base + n_options - 1
-    out = ok & ((choice < lo) | (choice > hi))
-    if out.any():
-        pos = int(np.flatnonzero(out)[0])
-        raise DataError(
-            f"column {choice_col!r}: {_where(df, pids, pos)} holds {choice[pos]:g}, outside {lo}..{hi} "
-            f"(the model has {n_options} options, choices coded from {base})"
-        )
+    # One choice column per stage (``choice`` for a model without stages).
+    choices = {}
+    for col, _ in stage_specs:
+        values = _numeric(df, cmap[col], col, pids)
+        frac = ~np.isnan(values) & (values != np.round(values))
+        if frac.any():
+            pos = int(np.flatnonzero(frac)[0])
+            raise DataError(
+                f"column {cmap[col]!r} must hold whole option numbers; {_where(df, pids, pos)} holds {values[pos]:g}"
+            )
+        choices[col] = values
+    base = _decide_stage_base(choices, stage_specs, cmap, choice_base)
+    for col, k in stage_specs:
+        values = choices[col]
+        out = ~np.isnan(values) & ((values < base) | (values > base + k - 1))
+        if out.any():
+            pos = int(np.flatnonzero(out)[0])
+            raise DataError(
+                f"column {cmap[col]!r}: {_where(df, pids, pos)} holds {values[pos]:g}, outside {base}..{base + k - 1} "
+                f"(the model has {k} options{'' if col == 'choice' else ' at this stage'}, choices coded from {base})"
+            )
+    # A trial counts when every stage's choice is there; a partly answered trial is masked whole.
+    ok = np.all([~np.isnan(v) for v in choices.values()], axis=0)
 
     extra = {}
     for canon in required:
@@ -402,8 +427,9 @@ def prepare(
     if no_valid.any():
         bad = [_py(uniques[i]) for i in np.flatnonzero(no_valid)]
         raise DataError(f"participant(s) {bad} have no valid trial (every choice is missing)")
+    coded = [pad(np.where(ok, choices[c] - base, 0).astype(np.int32), 0, np.int32) for c, _ in stage_specs]
     arrays = {
-        "choice": pad(np.where(ok, choice - base, 0).astype(np.int32), 0, np.int32),
+        "choice": coded[0] if model is None or not model.stages else np.stack(coded, axis=-1),
         "valid": valid,
     }
     for canon, vals in extra.items():

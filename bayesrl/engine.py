@@ -3,6 +3,21 @@
 Scoring (observed choices fed in) and simulation (choices drawn from the logits) share
 :func:`observe` and :func:`learn`, so the logits a simulation emits are exactly those the
 likelihood scores.
+
+A model with several choices per trial (``Model.stages``) returns one logit vector per stage;
+:func:`score_logits` turns them into one array ``(stage, option)`` of log-probabilities, each
+stage normalised over the options offered on that trial and padded to the widest stage with
+:data:`NOT_OFFERED` (probability 0), so everything downstream (likelihood, observe site,
+predictive checks) sees an extra ``stage`` axis and nothing else. Models without stages keep
+their logits ``(option,)`` as they are.
+
+Per-trial parameter values: a field of ``params`` is normally one scalar per participant, but
+it may instead carry a trial axis (shape ``(trial,)`` for one participant, ``(participant,
+trial)`` batched). The loop then scans that field along with the trials (:func:`split_params`),
+so ``init_state``, ``policy``, ``update`` and ``latents`` still see one scalar per parameter: on
+each trial, the value of that trial. Within-participant conditions (``brl.fit(...,
+conditions={"alpha": "condition"})``) use this: the parameter's value on a trial is the
+participant's value for that trial's condition.
 """
 
 from __future__ import annotations
@@ -13,9 +28,106 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+#: Log-probability given to options not offered and to padding: finite (NumPyro's Categorical
+#: accepts only real logits), yet exp() of it is exactly 0.
+NOT_OFFERED = -1e30
+
 
 def _select(pred, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), new, old)
+
+
+def stage_log_probs(model, k, logits_, group=None):
+    """Stage ``k``'s log-probabilities with option ``group`` offered, padded to ``model.n_options``.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+        A model with ``stages``.
+    k : int
+        The stage (static).
+    logits_ : jax.Array, shape (stage_options,)
+        The stage's logits, as ``policy`` returns them.
+    group : int scalar, optional
+        The option group offered (``Stage.groups``); None when the stage has no groups.
+
+    Returns
+    -------
+    jax.Array, shape (option,)
+        ``log_softmax`` over the offered options; :data:`NOT_OFFERED` (-1e30, probability 0)
+        for options not offered and padding.
+    """
+    stage = model.stages[k]
+    logits_ = jnp.asarray(logits_)
+    if logits_.shape != (stage.n_options,):
+        raise ValueError(
+            f"policy of model {model.name!r} returned logits of shape {logits_.shape} for stage {k} "
+            f"({stage.column!r}), which has {stage.n_options} options"
+        )
+    if stage.groups is not None:
+        logits_ = jnp.where(jnp.asarray(stage.groups) == group, logits_, NOT_OFFERED)
+    logp = jax.nn.log_softmax(logits_)
+    pad = model.n_options - stage.n_options
+    return jnp.concatenate([logp, jnp.full((pad,), NOT_OFFERED, logp.dtype)]) if pad else logp
+
+
+def offered_group(model, k, choice):
+    """The option group of stage ``k`` that holds ``choice`` (None for a stage without groups)."""
+    groups = model.stages[k].groups
+    return None if groups is None else jnp.asarray(groups)[choice]
+
+
+def score_logits(model, logits_, trial):
+    """The logits the likelihood scores: as ``policy`` returns them, or per stage for a staged model.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    logits_ : jax.Array, shape (option,), or tuple of per-stage logits
+        ``policy``'s output.
+    trial : Trial NamedTuple of scalars
+        Its ``choice`` (shape (stage,) for a staged model) says which group each stage offered.
+
+    Returns
+    -------
+    jax.Array, shape (option,) or (stage, option)
+        Unchanged without stages; else :func:`stage_log_probs` of every stage, the offered group
+        being the one the observed choice belongs to.
+    """
+    if not model.stages:
+        return logits_
+    if not isinstance(logits_, (tuple, list)) or len(logits_) != len(model.stages):
+        raise ValueError(
+            f"policy of model {model.name!r} must return a tuple of {len(model.stages)} logit vectors, one per "
+            f"stage {list(model.choice_columns)}"
+        )
+    return jnp.stack(
+        [stage_log_probs(model, k, lg, offered_group(model, k, trial.choice[k])) for k, lg in enumerate(logits_)]
+    )
+
+
+def observed_choices(model, trials):
+    """The observed choices and where they count, with a trailing stage axis for a staged model.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    trials : Trial NamedTuple, each field shape (..., trial)
+
+    Returns
+    -------
+    choice : int array, shape (..., trial) or (..., trial, stage)
+    valid : bool array, the same shape
+        ``trials.valid``, repeated over stages.
+    """
+    if not model.stages:
+        return trials.choice, trials.valid
+    return trials.choice, jnp.broadcast_to(trials.valid[..., None], trials.choice.shape)
+
+
+def reset(model, params, state, trial):
+    """The state a trial starts from: ``init_state`` at a block start, else ``state``."""
+    return _select(trial.block_start, model.init_state(model.n_options, params), state)
 
 
 def observe(model, params, state, trial):
@@ -32,9 +144,10 @@ def observe(model, params, state, trial):
     -------
     state : State
         The state the choice is made from.
-    logits : jax.Array, shape (option,)
+    logits : jax.Array, shape (option,), or a tuple of per-stage logits
+        ``policy``'s output (see :func:`score_logits`).
     """
-    state = _select(trial.block_start, model.init_state(model.n_options, params), state)
+    state = reset(model, params, state, trial)
     return state, model.policy(state, params, trial)
 
 
@@ -43,30 +156,72 @@ def learn(model, params, state, trial):
     return _select(trial.valid, model.update(state, params, trial), state)
 
 
+def split_params(params):
+    """Separate one participant's per-trial parameter fields from the scalar ones.
+
+    Parameters
+    ----------
+    params : Params NamedTuple
+        Each field a scalar, or an array of shape (trial,) (a value per trial).
+
+    Returns
+    -------
+    first : Params NamedTuple of scalars
+        ``params`` with each per-trial field replaced by its first trial's value (what the
+        state before the first trial is initialised with).
+    per_trial : dict of str to jax.Array, each shape (trial,)
+        The per-trial fields, to be scanned along with the trials; merge one trial's values
+        back with ``params._replace(**values)``.
+
+    Raises
+    ------
+    ValueError
+        For a field with more than one axis.
+    """
+    per_trial = {}
+    for name, value in zip(params._fields, params, strict=True):
+        ndim = jnp.ndim(value)
+        if ndim > 1:
+            raise ValueError(
+                f"parameter {name!r} has shape {jnp.shape(value)} for one participant; a parameter is a scalar "
+                "or, with a value per trial, of shape (trial,)"
+            )
+        if ndim == 1:
+            per_trial[name] = value
+    return params._replace(**{k: v[0] for k, v in per_trial.items()}), per_trial
+
+
 def scan_trials(model, params, trials, emit):
     """The trial loop: :func:`observe` then :func:`learn` over one participant's trials, observed choices fed in.
 
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple
+        Scalars, or for a parameter with a value per trial an array of shape (trial,), scanned
+        along with the trials (see the module docstring).
     trials : Trial NamedTuple, each field shape (trial,)
     emit : callable
-        ``emit(state, logits, trial, next_state) -> pytree``: what to keep of each trial, from
-        the state the choice was made from, its logits, the trial and the state after it.
+        ``emit(state, logits, trial, next_state, params) -> pytree``: what to keep of each
+        trial, from the state the choice was made from, its logits (:func:`score_logits`: shape
+        (option,), or (stage, option) for a staged model), the trial, the state after it and the
+        trial's parameters (scalars).
 
     Returns
     -------
     pytree
         ``emit``'s output with a leading ``trial`` axis.
     """
+    first, per_trial = split_params(params)
 
-    def body(state, trial):
-        state, logits_ = observe(model, params, state, trial)
-        new = learn(model, params, state, trial)
-        return new, emit(state, logits_, trial, new)
+    def body(state, xs):
+        trial, values = xs
+        p = first._replace(**values)
+        state, logits_ = observe(model, p, state, trial)
+        new = learn(model, p, state, trial)
+        return new, emit(state, score_logits(model, logits_, trial), trial, new, p)
 
-    _, out = lax.scan(body, model.init_state(model.n_options, params), trials)
+    _, out = lax.scan(body, model.init_state(model.n_options, first), (trials, per_trial))
     return out
 
 
@@ -76,14 +231,15 @@ def participant_logits(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple of scalars (or (trial,) arrays, see :func:`scan_trials`)
     trials : Trial NamedTuple, each field shape (trial,)
 
     Returns
     -------
-    jax.Array, shape (trial, option)
+    jax.Array, shape (trial, option), or (trial, stage, option) for a staged model
+        A staged model's are log-probabilities (:func:`score_logits`).
     """
-    return scan_trials(model, params, trials, lambda state, logits_, trial, new: logits_)
+    return scan_trials(model, params, trials, lambda state, logits_, trial, new, p: logits_)
 
 
 def participant_latents(model, params, trials):
@@ -92,14 +248,14 @@ def participant_latents(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple of scalars
+    params : Params NamedTuple of scalars (or (trial,) arrays, see :func:`scan_trials`)
     trials : Trial NamedTuple, each field shape (trial,)
 
     Returns
     -------
     states : State, each field shape (trial, ...)
         The state each choice was made from (after a block-start reset, before ``update``).
-    logits : jax.Array, shape (trial, option)
+    logits : jax.Array, shape (trial, option) or (trial, stage, option)
     latents : dict of str to jax.Array, each shape (trial,)
         :meth:`bayesrl.Model.trial_latents`, NaN on trials that are not valid.
 
@@ -109,9 +265,9 @@ def participant_latents(model, params, trials):
         When the model's ``latents`` returns something other than scalars.
     """
 
-    def emit(state, logits_, trial, new):
+    def emit(state, logits_, trial, new, p):
         extra = {}
-        for name, value in model.trial_latents(state, params, trial, new).items():
+        for name, value in model.trial_latents(state, p, trial, new).items():
             value = jnp.asarray(value)
             if value.shape != ():
                 raise ValueError(
@@ -132,12 +288,13 @@ def logits(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
 
     Returns
     -------
-    jax.Array, shape (participant, trial, option)
+    jax.Array, shape (participant, trial, option), or (participant, trial, stage, option)
+        for a staged model (log-probabilities, :data:`NOT_OFFERED` where an option is not offered).
     """
     return jax.vmap(participant_logits, in_axes=(None, 0, 0))(model, params, trials)
 
@@ -149,13 +306,13 @@ def latents(model, params, trials):
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
 
     Returns
     -------
     states : State, each field shape (participant, trial, ...)
-    logits : jax.Array, shape (participant, trial, option)
+    logits : jax.Array, shape (participant, trial[, stage], option)
     latents : dict of str to jax.Array, each shape (participant, trial)
     """
     return jax.vmap(participant_latents, in_axes=(None, 0, 0))(model, params, trials)
@@ -179,8 +336,8 @@ def choice_log_prob(logits_, choice, valid):
     return jnp.where(valid, picked, 0.0)
 
 
-def log_likelihood(model, params, trials):
-    """Log-probability of each observed choice.
+def stage_log_likelihood(model, params, trials):
+    """Log-probability of each observed choice, stages apart.
 
     Parameters
     ----------
@@ -190,7 +347,26 @@ def log_likelihood(model, params, trials):
 
     Returns
     -------
+    jax.Array, shape (participant, trial, stage)
+        ``stage`` has length 1 for a model without stages. Zero for masked and padded trials.
+    """
+    ll = choice_log_prob(logits(model, params, trials), *observed_choices(model, trials))
+    return ll if model.stages else ll[..., None]
+
+
+def log_likelihood(model, params, trials):
+    """Log-probability of each trial's observed choices (summed over a staged model's stages).
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
+    trials : Trial NamedTuple, each field shape (participant, trial)
+
+    Returns
+    -------
     jax.Array, shape (participant, trial)
         Zero for masked and padded trials.
     """
-    return choice_log_prob(logits(model, params, trials), trials.choice, trials.valid)
+    ll = choice_log_prob(logits(model, params, trials), *observed_choices(model, trials))
+    return ll.sum(-1) if model.stages else ll

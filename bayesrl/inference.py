@@ -1,4 +1,4 @@
-"""NUTS over the hierarchical model, and per-trial log-likelihoods of the draws."""
+"""NUTS over the hierarchical model (robust initialisation, resumable state), and per-trial log-likelihoods."""
 
 from __future__ import annotations
 
@@ -7,11 +7,24 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.infer import MCMC, NUTS
+import xarray as xr
+from numpyro import handlers
+from numpyro.distributions.distribution import validation_enabled
+from numpyro.distributions.transforms import biject_to
+from numpyro.infer import MCMC, NUTS, init_to_mean, init_to_median, init_to_uniform, init_to_value
+from numpyro.infer.util import constrain_fn, find_valid_initial_params
 
 from . import engine
 from ._runtime import HOW_TO
+from .design import trial_values
 from .hierarchy import hierarchical_model
+
+#: Initialisation strategies tried in turn (name, factory). Each gets up to 100 tries per chain.
+INIT_STRATEGIES = (
+    ("prior median", lambda: init_to_median(num_samples=15)),
+    ("prior mean", lambda: init_to_mean),
+    ("uniform(-2, 2) on the unconstrained scale", lambda: init_to_uniform(radius=2)),
+)
 
 #: NumPyro extra fields kept as ArviZ sample_stats (arviz name -> numpyro field).
 _EXTRA = {
@@ -40,6 +53,128 @@ def choose_chain_method(num_chains: int, chain_method: str | None) -> str:
     return chain_method
 
 
+class InitError(RuntimeError):
+    """No initial point with a finite log density and gradient was found."""
+
+
+def trace_at(numpyro_model, model_args, strategy, rng_key) -> dict:
+    """Values the strategy gives every site (deterministic ones computed from them)."""
+    model = handlers.substitute(handlers.seed(numpyro_model, rng_key), substitute_fn=strategy)
+    # non-finite logits are reported by the caller, not raised here; the prior-median strategy
+    # samples (15, k) from (k,)-shaped priors: allowed whatever the user's rank-promotion setting
+    with validation_enabled(False), jax.numpy_rank_promotion("allow"):
+        return handlers.trace(model).get_trace(*model_args)
+
+
+def describe_nonfinite(numpyro_model, model_args, participants=None) -> str:
+    """Where the log density is not finite at the prior mean: sites, participants and trials.
+
+    Parameters
+    ----------
+    numpyro_model : callable
+    model_args : tuple
+        Arguments of ``numpyro_model``.
+    participants : sequence, optional
+        Participant ids (the ``participant`` plate's order) used in the message.
+
+    Returns
+    -------
+    str
+        One sentence per problem, or a note that everything is finite there.
+    """
+    tr = trace_at(numpyro_model, model_args, init_to_mean, jax.random.PRNGKey(0))
+    ids = list(participants) if participants is not None else None
+    name = lambda i: repr(str(ids[i])) if ids is not None else f"#{i}"  # noqa: E731
+    found = []
+    for site in tr.values():
+        if site["type"] == "deterministic":
+            bad = ~np.isfinite(np.asarray(site["value"], float))
+            if bad.any():
+                where = f" (participant {name(int(np.argwhere(bad)[0][0]))})" if bad.ndim == 1 else ""
+                found.append(f"parameter {site['name']!r} is not finite{where}")
+        elif site["type"] == "sample":
+            lp = np.asarray(site["fn"].log_prob(site["value"]), float)
+            bad = ~np.isfinite(lp)
+            if not bad.any():
+                continue
+            if site["is_observed"] and bad.ndim == 2:
+                rows = sorted({int(i) for i in np.argwhere(bad)[:, 0]})
+                for i in rows[:5]:
+                    trials = np.flatnonzero(bad[i])
+                    more = "..." if trials.size > 5 else ""
+                    found.append(
+                        f"the log-likelihood of participant {name(i)} is not finite at trials "
+                        f"{trials[:5].tolist()}{more} (0-based)"
+                    )
+                if len(rows) > 5:
+                    found.append(f"... and {len(rows) - 5} more participants")
+            else:
+                found.append(f"the log density of {site['name']!r} is not finite")
+    if not found:
+        return "At the prior mean the log density is finite, so the gradient is not (or no random start was)."
+    return "At the prior mean: " + "; ".join(found) + "."
+
+
+def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, participants=None):
+    """Initial values of every chain with a finite log density and gradient.
+
+    Tries :data:`INIT_STRATEGIES` in turn (the prior median first; NumPyro's own default,
+    uniform(-2, 2) on the unconstrained scale, ignores the priors' location and scale and
+    last) and keeps the first that gives every chain a valid start.
+
+    Parameters
+    ----------
+    numpyro_model : callable
+    model_args : tuple
+    rng_key : jax.random key
+    num_chains : int
+    participants : sequence, optional
+        Participant ids, for the error message.
+
+    Returns
+    -------
+    name : str
+        The strategy used.
+    params : dict of str to jax.Array
+        Unconstrained initial values, each shape (chain, ...).
+
+    Raises
+    ------
+    InitError
+        When no strategy works; the message names the sites, participants and trials whose
+        log density is not finite at the prior mean.
+    """
+    keys = jax.random.split(rng_key, num_chains)
+    tr = trace_at(numpyro_model, model_args, init_to_median(num_samples=15), rng_key)
+    prototype = {
+        k: biject_to(s["fn"].support).inv(s["value"])
+        for k, s in tr.items()
+        if s["type"] == "sample" and not s["is_observed"]
+    }
+    tried = []
+    for name, make in INIT_STRATEGIES:
+        with jax.numpy_rank_promotion("allow"):
+            (params, _, _), valid = find_valid_initial_params(
+                keys, numpyro_model, init_strategy=make(), model_args=model_args, prototype_params=prototype
+            )
+        if bool(np.all(np.asarray(valid))):
+            return name, params
+        tried.append(name)
+    raise InitError(
+        f"NUTS cannot start: no initial point with a finite log density and gradient was found "
+        f"(tried {', '.join(tried)}; 100 tries each). {describe_nonfinite(numpyro_model, model_args, participants)} "
+        f"Check those participants' data (values the model's policy or update turns into NaN or "
+        f"infinite logits, e.g. a log of a non-positive number or an overflowing exp) and the priors."
+    )
+
+
+def _start_at(numpyro_model, model_args, params, num_chains):
+    """An ``init_to_value`` strategy at the first chain's start (valid by construction)."""
+    first = jax.tree_util.tree_map(lambda x: x[0], params) if num_chains > 1 else params
+    values = constrain_fn(numpyro_model, model_args, {}, first)
+    return init_to_value(values=values)
+
+
 def run_nuts(
     model,
     trials,
@@ -54,18 +189,54 @@ def run_nuts(
     max_tree_depth=10,
     rng_key=None,
     progress_bar=True,
+    design=None,
+    participants=None,
+    state=None,
 ):
-    """Sample the hierarchical model with NUTS.
+    """Sample the hierarchical model with NUTS (``design``: a :class:`bayesrl.design.Design` or None).
+
+    Chains start from the prior median (:func:`find_initial_params`; other strategies when
+    that gives a non-finite log density). With ``state`` (a previous run's last state, see
+    :func:`state_to_dataset`) sampling continues from it without warm-up: the adapted step
+    size and mass matrix are kept, and with the state's own random key the draws are those
+    a longer first run would have made.
+
+    Parameters
+    ----------
+    model, trials, priors, centered
+        As :func:`bayesrl.hierarchy.hierarchical_model`.
+    participants : sequence, optional
+        Participant ids, for initialisation error messages.
+    state : numpyro HMCState, optional
+        Continue from this state (leading axis ``chain`` when ``num_chains > 1``); ``rng_key``
+        None then uses the state's own keys.
 
     Returns
     -------
     samples : dict of str to numpy.ndarray, each shape (chain, draw, ...)
     stats : dict of str to numpy.ndarray, each shape (chain, draw)
     info : dict
-        ``chain_method`` used and the NUTS settings.
+        ``chain_method`` used, the NUTS settings and the initialisation strategy.
+    last_state : numpyro HMCState
+        The chains' last state (for :func:`state_to_dataset` and resuming).
     """
     method = choose_chain_method(num_chains, chain_method)
-    kernel = NUTS(hierarchical_model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
+    model_args = (model, trials, priors, frozenset(centered), design)
+    if state is None:
+        key_init, rng_key = jax.random.split(rng_key)
+        init_name, init_params = find_initial_params(
+            hierarchical_model, model_args, key_init, num_chains, participants=participants
+        )
+    else:
+        init_name, init_params = "resumed", state.z
+    if num_chains == 1 and state is None:
+        init_params = jax.tree_util.tree_map(lambda x: x[0], init_params)
+    kernel = NUTS(
+        hierarchical_model,
+        target_accept_prob=target_accept,
+        max_tree_depth=max_tree_depth,
+        init_strategy=_start_at(hierarchical_model, model_args, init_params, num_chains),
+    )
     mcmc = MCMC(
         kernel,
         num_warmup=num_warmup,
@@ -74,29 +245,111 @@ def run_nuts(
         chain_method=method,
         progress_bar=progress_bar,
     )
-    mcmc.run(rng_key, model, trials, priors, frozenset(centered), extra_fields=tuple(_EXTRA.values()))
+    if state is not None:
+        mcmc.post_warmup_state = state
+        if rng_key is None:
+            rng_key = state.rng_key
+    mcmc.run(rng_key, *model_args, extra_fields=tuple(_EXTRA.values()), init_params=init_params)
     samples = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {name: np.asarray(extra[field]) for name, field in _EXTRA.items()}
     stats["lp"] = -stats["lp"]
     stats["tree_depth"] = np.floor(np.log2(np.maximum(stats["n_steps"], 1))).astype(int) + 1
-    info = {"chain_method": method, "target_accept": target_accept, "max_tree_depth": max_tree_depth}
-    return samples, stats, info
+    info = {
+        "chain_method": method,
+        "target_accept": target_accept,
+        "max_tree_depth": max_tree_depth,
+        "init_strategy": init_name,
+    }
+    return samples, stats, info, mcmc.last_state
 
 
-def pointwise_log_likelihood(model, samples, trials, batch_size=64):
+# --- the sampler's last state as plain arrays (saved with a fit) ----------------------------------
+def state_to_dataset(state) -> xr.Dataset:
+    """A NUTS state as an ``xarray.Dataset`` of plain arrays (netCDF-safe, no pickle).
+
+    Variables ``v0, v1, ...`` hold the state's leaves in ``jax.tree_util`` order; each
+    carries its path in the attribute ``path`` (e.g. ``.adapt_state.step_size``) so that
+    :func:`state_from_dataset` can check the structure. Booleans are stored as int8.
+    """
+    leaves = jax.tree_util.tree_flatten_with_path(state)[0]
+    data = {}
+    for i, (path, leaf) in enumerate(leaves):
+        if jnp.issubdtype(jnp.result_type(leaf), jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        arr = np.asarray(leaf)
+        kind = arr.dtype.name
+        if arr.dtype == bool:
+            arr = arr.astype(np.int8)
+        data[f"v{i}"] = xr.DataArray(
+            arr,
+            dims=[f"v{i}_dim{j}" for j in range(arr.ndim)],
+            attrs={"path": jax.tree_util.keystr(path), "dtype": kind},
+        )
+    return xr.Dataset(data)
+
+
+def state_from_dataset(
+    dataset: xr.Dataset, model, trials, priors, *, centered, num_warmup, num_chains, rng_key, design=None
+):
+    """The NUTS state stored by :func:`state_to_dataset`, rebuilt for this model and data.
+
+    The structure comes from an abstract (not compiled) initialisation of the same kernel;
+    a stored state that does not fit it raises ``ValueError``.
+
+    Returns
+    -------
+    numpyro HMCState
+    """
+    model_args = (model, trials, priors, frozenset(centered), design)
+    kernel = NUTS(hierarchical_model, init_strategy=init_to_median(num_samples=15))
+    keys = jax.random.split(rng_key, num_chains) if num_chains > 1 else rng_key
+    with jax.numpy_rank_promotion("allow"):  # see trace_at
+        shapes = jax.eval_shape(lambda k: kernel.init(k, num_warmup, None, model_args, {}), keys)
+    paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(shapes)
+    names = sorted(dataset.data_vars, key=lambda v: int(v[1:]))
+    if len(names) != len(paths_leaves):
+        raise ValueError(
+            f"the stored sampler state has {len(names)} arrays but this model's NUTS state has {len(paths_leaves)}"
+        )
+    leaves = []
+    for var, (path, like) in zip(names, paths_leaves, strict=True):
+        arr = dataset[var]
+        if arr.attrs.get("path") != jax.tree_util.keystr(path):
+            raise ValueError(
+                f"the stored sampler state does not match this model ({arr.attrs.get('path')!r} where "
+                f"{jax.tree_util.keystr(path)!r} was expected)"
+            )
+        value = np.asarray(arr.values).astype(arr.attrs.get("dtype", like.dtype))
+        if jnp.issubdtype(like.dtype, jax.dtypes.prng_key):
+            value = jax.random.wrap_key_data(value)
+        elif value.shape != like.shape:
+            raise ValueError(f"stored sampler state {arr.attrs['path']}: shape {value.shape}, expected {like.shape}")
+        leaves.append(jnp.asarray(value) if not jnp.issubdtype(like.dtype, jax.dtypes.prng_key) else value)
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_index=None, by_stage=False):
     """Per-trial log-likelihood of every draw.
 
     Parameters
     ----------
     model : bayesrl.Model
-    samples : dict with each parameter's draws, shape (chain, draw, participant)
+    samples : dict with each parameter's draws, shape (chain, draw, participant), or (chain,
+        draw, participant, condition) for a parameter in ``condition_index``
     trials : Trial NamedTuple, each field shape (participant, trial)
+    condition_index : dict of str to int array, each shape (participant, trial), optional
+        Each trial's condition, per parameter with conditions.
+    by_stage : bool, default False
+        Keep the stages apart (:func:`bayesrl.engine.stage_log_likelihood`).
 
     Returns
     -------
     numpy.ndarray, shape (chain, draw, participant, trial)
+        Summed over a staged model's stages; with ``by_stage``, shape
+        (chain, draw, participant, trial, stage).
     """
+    score = engine.stage_log_likelihood if by_stage else engine.log_likelihood
     first = samples[model.param_names[0]]
     n_c, n_d = first.shape[:2]
     flat = {k: jnp.asarray(samples[k]).reshape((n_c * n_d,) + samples[k].shape[2:]) for k in model.param_names}
@@ -104,7 +357,9 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64):
     @jax.jit
     def run(flat_params):
         return jax.lax.map(
-            lambda p: engine.log_likelihood(model, model.make_params(p), trials), flat_params, batch_size=batch_size
+            lambda p: score(model, model.make_params(trial_values(p, condition_index or {})), trials),
+            flat_params,
+            batch_size=batch_size,
         )
 
     out = np.asarray(run(flat))

@@ -15,6 +15,15 @@ NamedTuple with one trial's fields (``trial.choice``, ``trial.outcome``, ``trial
 ``trial.block_start`` and any other column the model lists). No batch axes: the engine adds
 ``lax.scan`` over trials and ``vmap`` over participants. Use ``jnp.where`` rather than a
 Python ``if`` on traced values.
+
+A trial may hold several choices made one after the other (the two-step task: a first-stage
+choice, a transition, a second-stage choice). Such a model lists its :class:`Stage` s:
+``trial.choice`` is then an int vector, one entry per stage, and ``policy`` returns one logit
+vector per stage (a tuple). Stage ``k``'s logits may depend on the choices of stages before
+``k`` (``trial.choice[j]``, ``j < k``), never on later ones: a simulation draws the stages in
+order, calling ``policy`` again after each draw. A stage whose options come in groups (the
+second-stage options of each state) has one group offered on each trial, by the environment
+(the transition); the choice is made, and scored, among the offered group's options.
 """
 
 from __future__ import annotations
@@ -31,6 +40,50 @@ from .transforms import Parameter
 
 #: Fields every trial carries, whatever the model.
 BASE_TRIAL_FIELDS = ("choice", "valid", "block_start")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One of several choices made on each trial (a multi-stage task such as the two-step task).
+
+    Parameters
+    ----------
+    column : str
+        The data column holding this stage's choice (e.g. ``"level1_choice"``).
+    n_options : int
+        Number of options at this stage (at least 2).
+    groups : tuple of int, optional
+        The group of each option when the environment offers one group per trial and the choice
+        is made within it: hBayesDM codes the second-stage choice of the two-step task 1-4, options
+        1-2 in the state reached after a first-stage choice of 1 (commonly), 3-4 in the other,
+        so ``groups=(0, 0, 1, 1)``. The likelihood normalises the choice probabilities within the
+        group of the observed choice (the offered one); a task environment says which group it
+        offers (:attr:`bayesrl.tasks.Task.offer`). None: every option is offered on every trial.
+    """
+
+    column: str
+    n_options: int
+    groups: tuple[int, ...] | None = None
+
+    def __post_init__(self):
+        if not str(self.column).isidentifier():
+            raise ValueError(f"Stage column {self.column!r} must be a Python identifier")
+        if isinstance(self.n_options, bool) or int(self.n_options) != self.n_options or self.n_options < 2:
+            raise ValueError(f"Stage {self.column!r}: n_options must be a whole number >= 2, got {self.n_options!r}")
+        object.__setattr__(self, "n_options", int(self.n_options))
+        if self.groups is not None:
+            groups = tuple(int(g) for g in self.groups)
+            if len(groups) != self.n_options or min(groups) < 0:
+                raise ValueError(
+                    f"Stage {self.column!r}: groups must give a non-negative group for each of its "
+                    f"{self.n_options} options, got {self.groups!r}"
+                )
+            object.__setattr__(self, "groups", groups)
+
+    @property
+    def n_groups(self) -> int:
+        """Number of option groups (1 when every option is always offered)."""
+        return 1 if self.groups is None else max(self.groups) + 1
 
 
 def field_name(name: str) -> str:
@@ -99,11 +152,13 @@ class Model:
     init_state : callable
         ``init_state(n_options, params) -> State`` for one participant (a NamedTuple of arrays).
     policy : callable
-        ``policy(state, params, trial) -> logits``, logits of shape ``(option,)``.
+        ``policy(state, params, trial) -> logits``, logits of shape ``(option,)``; for a model with
+        ``stages``, a tuple with one logit vector per stage, shape ``(stage.n_options,)``.
     update : callable
         ``update(state, params, trial) -> State``.
     n_options : int, default 2
-        Number of options the choice is made among.
+        Number of options the choice is made among. With ``stages``, the largest stage's
+        (set from the stages, whatever is passed).
     columns : tuple of str, default ("outcome",)
         Trial columns the model reads besides ``choice`` (they become fields of ``trial``).
     choice_base : {None, 0, 1}
@@ -164,6 +219,7 @@ class Model:
     options: Mapping[str, Any] = field(default_factory=dict)
     latents: Callable[..., Mapping[str, Any]] | None = None
     inputs: tuple[str, ...] = ()
+    stages: tuple[Stage, ...] = ()
 
     def __post_init__(self):
         if not self.params:
@@ -176,6 +232,18 @@ class Model:
                 )
             if not pname.isidentifier() or pname.startswith("_"):
                 raise ValueError(f"parameter name {pname!r} must be a Python identifier")
+        object.__setattr__(self, "stages", tuple(self.stages))
+        if self.stages:
+            bad = [s for s in self.stages if not isinstance(s, Stage)]
+            if bad:
+                raise TypeError(f"stages of model {self.name!r} must be brl.Stage(...), got {bad[0]!r}")
+            names = [s.column for s in self.stages]
+            if len(set(names)) != len(names) or set(names) & {*BASE_TRIAL_FIELDS, *self.columns}:
+                raise ValueError(
+                    f"stage columns {names} of model {self.name!r} must be distinct and differ from its "
+                    f"columns {list(self.columns)} and {list(BASE_TRIAL_FIELDS)}"
+                )
+            object.__setattr__(self, "n_options", max(s.n_options for s in self.stages))
         if int(self.n_options) < 2:
             raise ValueError(f"n_options must be at least 2, got {self.n_options}")
         clash = set(self.columns) & set(BASE_TRIAL_FIELDS)
@@ -194,6 +262,16 @@ class Model:
     def param_names(self) -> tuple[str, ...]:
         """Parameter names in declaration order."""
         return tuple(self.params)
+
+    @property
+    def n_stages(self) -> int:
+        """Choices per trial: ``len(stages)``, or 1 for a model without stages."""
+        return len(self.stages) or 1
+
+    @property
+    def choice_columns(self) -> tuple[str, ...]:
+        """The data columns holding the choices: the stages' columns, or ``("choice",)``."""
+        return tuple(s.column for s in self.stages) or ("choice",)
 
     @property
     def params_type(self) -> type:
@@ -270,4 +348,5 @@ class Model:
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k} {v.describe()}" for k, v in self.params.items())
-        return f"Model({self.name!r}, n_options={self.n_options}, params: {ps}, columns: {self.columns})"
+        stages = f", stages: {self.choice_columns}" if self.stages else ""
+        return f"Model({self.name!r}, n_options={self.n_options}, params: {ps}, columns: {self.columns}{stages})"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import engine
+from .design import trial_values
 from .results import hdi
 
 __all__ = [
@@ -44,19 +45,35 @@ def _require_model(fit):
     return fit.model
 
 
+def _require_one_stage(fit, what: str):
+    """Refuse a model with several choices per trial (two-step): the curves follow one choice column."""
+    model = _require_model(fit)
+    if model.stages:
+        raise ValueError(
+            f"{what} follows one choice per trial, but model {model.name!r} makes {model.n_stages} "
+            f"({', '.join(model.choice_columns)}); use fit.latents() (prob_<column>_<option> per stage) or "
+            "fit.posterior_predictive() and plot the stage you want"
+        )
+    return model
+
+
 def _thinned_draws(fit, num_draws: int, seed: int) -> dict:
     """Pick a seeded random subset of the posterior draws of each parameter.
 
     Returns
     -------
-    dict of str to numpy.ndarray, each shape (draw, participant)
+    dict of str to numpy.ndarray, each shape (draw, participant) (or (draw, participant,
+        condition) for a parameter with conditions)
         At most ``num_draws`` draws, pooled over chains, in their original order.
     """
     if int(num_draws) != num_draws or num_draws < 1:
         raise ValueError(f"num_draws must be a positive integer, got {num_draws!r}")
     post = fit.posterior
     n_p = fit.data.n_participants
-    flat = {p: np.asarray(post[p].transpose("chain", "draw", "participant")).reshape(-1, n_p) for p in fit.param_names}
+    flat = {}
+    for p in fit.param_names:
+        values = np.asarray(post[p].transpose("chain", "draw", "participant", ...))
+        flat[p] = values.reshape((-1, n_p) + values.shape[3:])
     total = next(iter(flat.values())).shape[0]
     if num_draws < total:
         keep = np.sort(np.random.default_rng(seed).choice(total, size=int(num_draws), replace=False))
@@ -78,6 +95,7 @@ def _map_draws(fit, num_draws: int, seed: int, reduce=None, batch_size: int = 16
     draws = _thinned_draws(fit, num_draws, seed)
     trials = fit.data.trials(model)
     reduce = reduce or (lambda probs, key: probs)
+    conditions = fit.condition_index()
     n = next(iter(draws.values())).shape[0]
     keys = jax.random.split(jax.random.PRNGKey(seed), n)
 
@@ -85,7 +103,8 @@ def _map_draws(fit, num_draws: int, seed: int, reduce=None, batch_size: int = 16
     def run(params, keys):
         def one(args):
             p, key = args
-            probs = jax.nn.softmax(engine.logits(model, model.make_params(p), trials), axis=-1)
+            params = model.make_params(trial_values(p, conditions))
+            probs = jax.nn.softmax(engine.logits(model, params, trials), axis=-1)
             return reduce(probs, key)
 
         return jax.lax.map(one, (params, keys), batch_size=batch_size)
@@ -114,9 +133,10 @@ def one_step_probabilities(fit, num_draws: int = 200, seed: int = 0) -> np.ndarr
     Returns
     -------
     numpy.ndarray, shape (draw, participant, trial, option)
-        Probabilities summing to 1 over ``option``. Padded and masked trials hold the
-        probabilities the unchanged state would give; select real trials with
-        ``fit.data.arrays["valid"]`` (shape (participant, trial)).
+        Probabilities summing to 1 over ``option`` (shape (draw, participant, trial, stage,
+        option) for a model with several choices per trial, each stage over its offered
+        options). Padded and masked trials hold the probabilities the unchanged state would
+        give; select real trials with ``fit.data.arrays["valid"]`` (shape (participant, trial)).
 
     Raises
     ------
@@ -291,6 +311,7 @@ def plot_learning_curve(
     """
     import matplotlib.pyplot as plt
 
+    _require_one_stage(fit, "plot_learning_curve")
     o = _option_index(fit, option)
     _check_hdi_prob(hdi_prob)
     mask = _participant_mask(fit, participants)
@@ -412,6 +433,7 @@ def plot_participant_curves(
     -------
     numpy.ndarray of matplotlib.axes.Axes, shape (participant,)
     """
+    _require_one_stage(fit, "plot_participant_curves")
     o = _option_index(fit, option)
     _check_hdi_prob(hdi_prob)
     if participants is None:
@@ -501,9 +523,10 @@ def plot_participants(fit, param: str, ax=None, hdi_prob: float = 0.94, *, true_
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    if param not in fit.param_names:
-        raise ValueError(f"unknown parameter {param!r}; this fit has {fit.param_names}")
     table = fit.participants(hdi_prob=hdi_prob)
+    if f"{param}_mean" not in table.columns:
+        known = [c[: -len("_mean")] for c in table.columns if c.endswith("_mean")]
+        raise ValueError(f"unknown parameter {param!r}; this fit has {known}")
     n = len(table)
     y = np.arange(n)[::-1]  # first participant at the top
     mean = table[f"{param}_mean"].to_numpy()
@@ -570,6 +593,7 @@ def calibration_table(fit, ppc=None, n_bins: int = 10, hdi_prob: float = 0.9, nu
 
     from . import predictive as predictive_mod
 
+    _require_one_stage(fit, "calibration_table")
     _check_hdi_prob(hdi_prob)
     if int(n_bins) != n_bins or n_bins < 2:
         raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")

@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from . import engine
+from .design import trial_values
 from .simulate import replay_batch, simulate_batch
 
 #: Columns of :func:`latent_table` that are not latents.
@@ -75,7 +76,8 @@ def participant_draws(fit, num_draws, seed):
     Returns
     -------
     draws : dict of str to numpy.ndarray, each shape (chain, kept, participant)
-        Natural scale.
+        Natural scale; (chain, kept, participant, condition) for a parameter with conditions
+        (give it each trial's value with :func:`bayesrl.design.trial_values`).
     chains, draw_index : numpy.ndarray
         The ``chain`` and ``draw`` coordinates of the kept draws.
     """
@@ -83,7 +85,9 @@ def participant_draws(fit, num_draws, seed):
     first = post[fit.param_names[0]]
     n_chains, n_draws = first.sizes["chain"], first.sizes["draw"]
     keep = draw_subset(n_chains, n_draws, num_draws, seed)
-    draws = {p: np.asarray(post[p].transpose("chain", "draw", "participant").values)[:, keep] for p in fit.param_names}
+    draws = {
+        p: np.asarray(post[p].transpose("chain", "draw", "participant", ...).values)[:, keep] for p in fit.param_names
+    }
     return draws, np.asarray(post["chain"].values), np.asarray(post["draw"].values)[keep]
 
 
@@ -153,20 +157,41 @@ def _state_columns(states, n_options: int, choice_base: int) -> dict:
     return out
 
 
-def _trial_index_columns(fit) -> dict:
+def _stage_arrays(model, array):
+    """``{choice column: array[..., k]}`` for a staged model's arrays with a stage axis, else ``{"choice": array}``."""
+    if not model.stages:
+        return {"choice": array}
+    return {col: array[:, :, k] for k, col in enumerate(model.choice_columns)}
+
+
+def _trial_index_columns(fit, model) -> dict:
     data = fit.data
     real = data.row_index >= 0
     n_p, n_t = real.shape
     valid = data.arrays["valid"]
-    choice = np.where(valid, data.arrays["choice"] + data.choice_base, -1)
-    return {
+    cols = {
         "participant": np.repeat(data.participants[:, None], n_t, axis=1),
         "trial": np.broadcast_to(np.arange(n_t), (n_p, n_t)),
         "block": np.cumsum(data.arrays["block_start"], axis=1),
         "row": data.row_index,
         "masked": real & ~valid,
-        "choice": choice,
     }
+    for name, choice in _stage_arrays(model, data.arrays["choice"]).items():
+        cols[name] = np.where(valid, choice + data.choice_base, -1)
+    return cols
+
+
+def _prob_columns(model, probs, choice, valid, base) -> dict:
+    """``prob_<option>`` and ``prob_chosen``; per stage (``prob_<column>_<option>``...) for a staged model."""
+    out = {}
+    sizes = [s.n_options for s in model.stages] or [probs.shape[-1]]
+    stages = zip(_stage_arrays(model, probs).items(), _stage_arrays(model, choice).values(), sizes, strict=True)
+    for (name, p), c, k in stages:
+        prefix = "prob_" if name == "choice" else f"prob_{name}_"
+        out.update({f"{prefix}{o + base}": p[..., o] for o in range(k)})
+        chosen = np.take_along_axis(p, c[..., None].astype(int), axis=-1)[..., 0]
+        out["prob_chosen" if name == "choice" else f"prob_chosen_{name}"] = np.where(valid, chosen, np.nan)
+    return out
 
 
 def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_size: int = 16) -> pd.DataFrame:
@@ -178,8 +203,10 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
     trials = data.trials(model)
     k, base = data.n_options, data.choice_base
 
+    conditions = fit.condition_index()
+
     def compute(values):
-        params = model.make_params(values)
+        params = model.make_params(trial_values(values, conditions))
         states, logits, extra = engine.latents(model, params, trials)
         probs = jax.nn.softmax(logits, axis=-1)
         return states, probs, extra
@@ -187,7 +214,8 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
     if at == "mean":
         post = fit.posterior
         values = {
-            p: jnp.asarray(post[p].mean(("chain", "draw")).transpose("participant").values) for p in model.param_names
+            p: jnp.asarray(post[p].mean(("chain", "draw")).transpose("participant", ...).values)
+            for p in model.param_names
         }
         states, probs, extra = jax.jit(compute)(values)
     else:
@@ -196,12 +224,11 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
         states, probs, extra = jax.jit(lambda f: _map_mean(compute, f, batch_size))(flat)
 
     valid = data.arrays["valid"]
-    probs = np.where(valid[..., None], np.asarray(probs), np.nan)
-    cols = _trial_index_columns(fit)
+    probs = np.asarray(probs)
+    probs = np.where(valid.reshape(valid.shape + (1,) * (probs.ndim - 2)), probs, np.nan)
+    cols = _trial_index_columns(fit, model)
     state_cols = _state_columns(states, k, base)
-    prob_cols = {f"prob_{o + base}": probs[..., o] for o in range(k)}
-    chosen = np.take_along_axis(probs, data.arrays["choice"][..., None].astype(int), axis=-1)[..., 0]
-    prob_cols["prob_chosen"] = np.where(valid, chosen, np.nan)
+    prob_cols = _prob_columns(model, probs, data.arrays["choice"], valid, base)
     extra = {name: np.asarray(v) for name, v in extra.items()}
     for group in (state_cols, prob_cols, extra):
         clash = sorted(set(group) & set(cols))
@@ -214,18 +241,33 @@ def latent_table(fit, at: str = "mean", *, num_draws=200, seed: int = 0, batch_s
     real = data.row_index >= 0
     order = np.argsort(data.row_index[real], kind="stable")
     frame = pd.DataFrame({name: np.asarray(v)[real][order] for name, v in cols.items()})
-    frame["choice"] = pd.array(np.where(frame["masked"], pd.NA, frame["choice"]), dtype="Int64")
+    for name in model.choice_columns:
+        frame[name] = pd.array(np.where(frame["masked"], pd.NA, frame[name]), dtype="Int64")
     return frame
 
 
 def _coords(fit, chains, draws, n_trials):
-    return {
+    coords = {
         "chain": chains,
         "draw": draws,
         "participant": fit.data.participants,
         "trial": np.arange(n_trials),
         "option": np.arange(fit.data.n_options),
     }
+    if fit.model.stages:
+        coords["stage"] = list(fit.model.choice_columns)
+    return coords
+
+
+def _dims(model):
+    """Dims of ``choice`` and of ``choice_prob``: a ``stage`` axis for a staged model."""
+    dims = ("chain", "draw", "participant", "trial", *(("stage",) if model.stages else ()))
+    return dims, (*dims, "option")
+
+
+def _per_stage(model, valid):
+    """``valid`` (..., trial) with a trailing axis per stage for a staged model."""
+    return valid[..., None] if model.stages else valid
 
 
 def _draw_keys(seed: int, n: int):
@@ -248,29 +290,89 @@ def one_step(fit, *, num_draws=200, seed: int = 0, batch_size: int = 16) -> xr.D
     n_c, n_d = draws[model.param_names[0]].shape[:2]
     flat = {p: jnp.asarray(v.reshape((-1,) + v.shape[2:])) for p, v in draws.items()}
     keys = _draw_keys(seed, n_c * n_d)
+    conditions = fit.condition_index()
 
     @jax.jit
     def run(flat, keys):
         def one(args):
             values, key = args
-            logits = engine.logits(model, model.make_params(values), trials)
+            logits = engine.logits(model, model.make_params(trial_values(values, conditions)), trials)
             return jax.nn.softmax(logits, axis=-1), jax.random.categorical(key, logits).astype(jnp.int32)
 
         return jax.lax.map(one, (flat, keys), batch_size=batch_size)
 
     probs, choice = (np.asarray(x) for x in run(flat, keys))
-    valid = data.arrays["valid"]
+    valid = _per_stage(model, data.arrays["valid"])
     probs = np.where(valid[..., None], probs, np.nan).reshape((n_c, n_d) + probs.shape[1:])
     choice = np.where(valid, choice, -1).reshape((n_c, n_d) + choice.shape[1:])
-    dims = ("chain", "draw", "participant", "trial")
+    dims, prob_dims = _dims(model)
     return xr.Dataset(
-        {"choice": (dims, choice), "choice_prob": ((*dims, "option"), probs)},
+        {"choice": (dims, choice), "choice_prob": (prob_dims, probs)},
         coords=_coords(fit, chains, draw_index, data.max_trials),
         attrs={"mode": "one_step", "num_draws": n_c * n_d, "seed": int(seed)},
     )
 
 
-def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int = 16) -> xr.Dataset:
+def task_conditions(fit, condition, n_trials: int) -> dict:
+    """Each simulated trial's condition, per parameter with conditions, for a generative run with a task.
+
+    Parameters
+    ----------
+    fit : bayesrl.Fit
+    condition : level, sequence of levels, or dict
+        A level of the condition column (every trial), a sequence of ``n_trials`` levels (one
+        per trial), or ``{column: level or sequence}`` when parameters use different columns.
+    n_trials : int
+
+    Returns
+    -------
+    dict of str to int numpy.ndarray, each shape (participant, trial)
+        Index into each parameter's ``condition_levels``, the same for every participant.
+
+    Raises
+    ------
+    ValueError
+        When ``condition`` is missing, names an unknown column or level, or has the wrong length.
+    """
+    from .data import _py
+    from .effects import _match
+
+    params = {p: d for p, d in fit.design.params.items() if d.condition}
+    columns = sorted({d.condition for d in params.values()})
+    if condition is None:
+        raise ValueError(
+            f"parameters {sorted(params)} take a value per condition (column(s) {columns}), and a task has no "
+            f"condition column: give condition= (a level, one level per trial, or {{column: ...}}), e.g. "
+            f"condition={_py(params[next(iter(params))].condition_levels[0])!r}"
+        )
+    if isinstance(condition, dict):
+        unknown = sorted(set(condition) - set(columns))
+        missing = sorted(set(columns) - set(condition))
+        if unknown or missing:
+            raise ValueError(f"condition= must give the column(s) {columns}; missing {missing}, unknown {unknown}")
+        by_column = condition
+    else:
+        if len(columns) > 1:
+            raise ValueError(f"parameters use several condition columns {columns}: give condition={{column: ...}}")
+        by_column = {columns[0]: condition}
+    out = {}
+    n_p = fit.data.n_participants
+    for p, d in params.items():
+        value = by_column[d.condition]
+        if isinstance(value, (str, bytes)) or np.ndim(value) == 0:
+            value = [value] * n_trials
+        value = list(value)
+        if len(value) != n_trials:
+            raise ValueError(
+                f"condition= for column {d.condition!r} has {len(value)} levels; the task has {n_trials} trials"
+            )
+        levels = list(d.condition_levels)
+        idx = np.asarray([levels.index(_match(v, levels, f"condition= ({d.condition!r})")) for v in value], np.int32)
+        out[p] = np.broadcast_to(idx, (n_p, n_trials))
+    return out
+
+
+def generative(fit, *, num_draws=200, seed: int = 0, task=None, condition=None, batch_size: int = 16) -> xr.Dataset:
     """Whole simulated sessions from posterior draws (see :meth:`bayesrl.Fit.posterior_predictive`).
 
     Returns
@@ -285,6 +387,14 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
     n_c, n_d = draws[model.param_names[0]].shape[:2]
     flat = {p: jnp.asarray(v.reshape((-1,) + v.shape[2:])) for p, v in draws.items()}
     keys = _draw_keys(seed, n_c * n_d)
+    conditions = fit.condition_index()
+    if condition is not None and (task is None or not conditions):
+        raise ValueError(
+            "condition= sets the conditions of a generative simulation with a task, for a fit with conditions= "
+            + ("(without a task the observed conditions are replayed)" if task is None else "(this fit has none)")
+        )
+    if task is not None and conditions:
+        conditions = task_conditions(fit, condition, task.n_trials)
     if task is None:
         feedback = [c for c in model.columns if c not in model.inputs]
         if feedback:
@@ -298,7 +408,7 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
         trials = data.trials(model)
 
         def simulate(values, key):
-            return replay_batch(model, model.make_params(values), trials, key)
+            return replay_batch(model, model.make_params(trial_values(values, conditions)), trials, key)
 
         n_trials = data.max_trials
         valid = data.arrays["valid"]
@@ -306,7 +416,7 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
     else:
 
         def simulate(values, key):
-            return simulate_batch(model, model.make_params(values), task, key)
+            return simulate_batch(model, model.make_params(trial_values(values, conditions)), task, key)
 
         n_trials = task.n_trials
         valid = np.ones((data.n_participants, n_trials), bool)
@@ -323,12 +433,16 @@ def generative(fit, *, num_draws=200, seed: int = 0, task=None, batch_size: int 
 
     sim, probs = run(flat, keys)
     shape = (n_c, n_d, data.n_participants, n_trials)
-    dims = ("chain", "draw", "participant", "trial")
-    choice = np.where(valid, np.asarray(sim.choice), -1).reshape(shape)
-    probs = np.where(valid[..., None], np.asarray(probs), np.nan).reshape((*shape, data.n_options))
-    out = {"choice": (dims, choice), "choice_prob": ((*dims, "option"), probs)}
+    dims, prob_dims = _dims(model)
+    stage_shape = shape + ((model.n_stages,) if model.stages else ())
+    valid = _per_stage(model, valid)
+    choice = np.where(valid, np.asarray(sim.choice), -1).reshape(stage_shape)
+    probs = np.where(valid[..., None], np.asarray(probs), np.nan).reshape((*stage_shape, data.n_options))
+    out = {"choice": (dims, choice), "choice_prob": (prob_dims, probs)}
     for name in fields:
-        out[name] = (dims, np.asarray(getattr(sim, name)).reshape(shape))
+        out[name] = (dims[:4], np.asarray(getattr(sim, name)).reshape(shape))
     attrs = {"mode": "generative", "num_draws": n_c * n_d, "seed": int(seed)}
     attrs["schedule"] = "observed" if task is None else f"task {task.name}"
+    if task is not None and conditions:
+        attrs["conditions"] = str(condition)
     return xr.Dataset(out, coords=_coords(fit, chains, draw_index, n_trials), attrs=attrs)

@@ -13,13 +13,20 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from . import _arviz, predictive
+from . import design as design_mod
 from .data import Dataset
 from .models import get as get_model
 
 META_KEY = "bayesrl_metadata"
+#: Group holding a NUTS fit's last sampler state (plain arrays), for :meth:`Fit.resume`.
+STATE_GROUP = "sampler_state"
+#: Columns of :meth:`Fit.summary` that describe Monte Carlo chains, NaN for approximations.
+_MCMC_COLUMNS = ["mcse_mean", "mcse_sd", "ess_bulk", "ess_tail", "r_hat"]
 
 
-def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict):
+def build_idata(
+    model, dataset: Dataset, samples: dict, stats: dict, log_lik: np.ndarray, metadata: dict, design=None, state=None
+):
     """Assemble the ArviZ object of a fit.
 
     Parameters
@@ -29,8 +36,14 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     samples : dict, each array shape (chain, draw, ...)
     stats : dict, each array shape (chain, draw)
     log_lik : numpy.ndarray, shape (chain, draw, participant, trial)
+        Summed over the stages of a staged model.
     metadata : dict
         JSON-serialisable; stored in the posterior group's attributes.
+    design : bayesrl.design.Design, optional
+        Names the dims of regression coefficients, per-group scales and conditions.
+    state : xarray.Dataset, optional
+        The sampler's last state (:func:`bayesrl.inference.state_to_dataset`), stored as the
+        group ``sampler_state``.
 
     Returns
     -------
@@ -41,10 +54,19 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     for name in model.param_names:
         for var in (name, f"{name}_z", f"{name}_raw"):
             dims[var] = ["participant"]
+    extra_dims, extra_coords = design_mod.dims(design)
+    dims.update(extra_dims)
+    coords.update(extra_coords)
     trial_dims = ["participant", "trial"]
     arrays = dataset.arrays
-    observed = {"choice": np.where(arrays["valid"], arrays["choice"], -1)}
+    valid = arrays["valid"]
+    if model.stages:  # one choice per stage: observed_data's choice gets a stage axis
+        coords["stage"] = list(model.choice_columns)
+        dims["choice"] = [*trial_dims, "stage"]
+        valid = valid[..., None]
+    observed = {"choice": np.where(valid, arrays["choice"], -1)}
     constant = {c: arrays[c] for c in model.columns}
+    constant.update({c: v for c, v in arrays.items() if c.endswith("_condition") and c not in constant})
     constant.update(
         valid=arrays["valid"],
         block_start=arrays["block_start"],
@@ -67,6 +89,8 @@ def build_idata(model, dataset: Dataset, samples: dict, stats: dict, log_lik: np
     )
     _arviz.group(idata, "posterior")  # sanity: group exists
     idata["posterior"].attrs[META_KEY] = json.dumps(metadata)
+    if state is not None:
+        _arviz.set_group(idata, STATE_GROUP, state)
     return idata
 
 
@@ -81,6 +105,9 @@ class Diagnostics:
     min_ess_tail: float
     worst: dict = field(default_factory=dict)
     messages: list = field(default_factory=list)
+    method: str = "nuts"
+    #: For approximations: ``pareto_k`` of the importance ratios p/q and method-specific checks.
+    approximation: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +115,26 @@ class Diagnostics:
         return not self.messages
 
     def __str__(self) -> str:
+        if self.method != "nuts":
+            a = self.approximation
+            lines = [
+                f"approximation: {a.get('description', self.method)} ({self.num_draws} independent draws); "
+                f"R-hat and ESS do not apply",
+                f"Pareto k of the importance ratios p/q: {a.get('pareto_k', float('nan')):.2f} "
+                f"(<= 0.7: the approximation is usable for means and intervals; higher: it is far from the posterior)",
+            ]
+            if "elbo_rel_change" in a:
+                lines.append(
+                    f"ELBO: relative change {a['elbo_rel_change']:.2g} over the last {a['elbo_window']} steps "
+                    f"({'converged' if a['elbo_converged'] else 'NOT converged'})"
+                )
+            if "hessian_min_eigenvalue" in a:
+                lines.append(
+                    f"Hessian at the mode: smallest eigenvalue {a['hessian_min_eigenvalue']:.3g} "
+                    f"({'positive definite' if a['hessian_positive_definite'] else 'NOT positive definite'})"
+                )
+            lines += [f"WARNING: {m}" for m in self.messages] or ["no problems found"]
+            return "\n".join(lines)
         lines = [
             f"divergences: {self.divergences} of {self.num_draws} draws",
             f"max R-hat: {self.max_rhat:.3f} ({self.worst.get('rhat', '')})",
@@ -107,8 +154,9 @@ class Fit:
     ----------
     idata : arviz.InferenceData or xarray.DataTree
         Groups ``posterior`` (dims ``chain, draw[, participant]``), ``log_likelihood``
-        (``choice``: ``chain, draw, participant, trial``), ``sample_stats``,
-        ``observed_data`` (``choice``, 0-based, -1 where masked or padded) and ``constant_data``.
+        (``choice``: ``chain, draw, participant, trial``; a staged model's stages summed),
+        ``sample_stats``, ``observed_data`` (``choice``, 0-based, -1 where masked or padded;
+        dims ``participant, trial, stage`` for a staged model) and ``constant_data``.
     model : bayesrl.Model or None
         None when loaded from a file of a custom model without passing ``model=``.
     data : Dataset
@@ -117,13 +165,30 @@ class Fit:
         Model, sampler settings, seed, data mapping, package versions.
     """
 
-    def __init__(self, idata, model, data: Dataset, metadata: dict):
+    def __init__(self, idata, model, data: Dataset, metadata: dict, design=None):
         self.idata = idata
         self.model = model
         self.data = data
         self.metadata = metadata
+        self._design = design
+
+    @property
+    def design(self):
+        """The study design (:class:`bayesrl.design.Design`: formulas, scales by group, conditions), or None."""
+        if self._design is None and "design" in self.metadata:
+            self._design = design_mod.from_metadata(self.metadata["design"], self.data)
+        return self._design
+
+    def condition_index(self) -> dict:
+        """Each trial's condition per parameter with conditions, int arrays of shape (participant, trial)."""
+        return {} if self.design is None else dict(self.design.condition_index)
 
     # --- views ---------------------------------------------------------------------------
+    @property
+    def method(self) -> str:
+        """How the fit was made: ``"nuts"``, ``"svi"`` or ``"map"`` (Laplace approximation)."""
+        return self.metadata["sampler"].get("method", "nuts")
+
     @property
     def param_names(self) -> list[str]:
         """The model's parameter names."""
@@ -135,8 +200,12 @@ class Fit:
         return _arviz.group(self.idata, "posterior")
 
     def group_var_names(self) -> list[str]:
-        """Group-level variables: ``p_group``, ``p_mu``, ``p_sigma`` for each parameter."""
-        return [f"{p}_{s}" for p in self.param_names for s in ("group", "mu", "sigma")]
+        """Group-level variables: ``p_group``, ``p_mu``, ``p_sigma`` for each parameter.
+
+        With a formula ``p_beta`` replaces ``p_group`` and ``p_mu``; with conditions ``p_cond`` and
+        ``p_cond_sigma`` follow.
+        """
+        return design_mod.group_sites(self.param_names, self.design)
 
     def summary(self, var_names=None, hdi_prob: float = 0.94) -> pd.DataFrame:
         """Group-level posterior summary (ArviZ).
@@ -151,9 +220,20 @@ class Fit:
         -------
         pandas.DataFrame
             One row per variable (and participant), columns ``mean, sd, hdi_3%, hdi_97%,
-            mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``.
+            mcse_mean, mcse_sd, ess_bulk, ess_tail, r_hat``. For an approximation (``svi``,
+            ``map``) the last five are NaN (independent draws from a Gaussian: there is no
+            chain to diagnose) and ``table.attrs["note"]`` says so.
         """
-        return _arviz.summary(self.idata, var_names or self.group_var_names(), hdi_prob)
+        approximate = self.method != "nuts"
+        table = _arviz.summary(self.idata, var_names or self.group_var_names(), hdi_prob, quiet=approximate)
+        table.attrs["method"] = self.method
+        if approximate:
+            table[_MCMC_COLUMNS] = np.nan
+            table.attrs["note"] = (
+                f"{self.method}: draws from an approximation of the posterior, not MCMC; R-hat and ESS do not "
+                f"apply (see fit.diagnostics())"
+            )
+        return table
 
     def participants(self, hdi_prob: float = 0.94) -> pd.DataFrame:
         """One row per participant (original ids): posterior mean, sd and HDI of each parameter.
@@ -162,21 +242,26 @@ class Fit:
         -------
         pandas.DataFrame
             Indexed by ``participant``; columns ``<p>_mean, <p>_sd, <p>_hdi_lower, <p>_hdi_upper``
-            per parameter, then ``n_trials`` and ``n_masked``.
+            per parameter (``<p>[<condition>]_mean``... for a parameter with conditions), then
+            ``n_trials`` and ``n_masked``.
         """
         post = self.posterior
         cols = {}
         for p in self.param_names:
-            draws = np.asarray(post[p].transpose("chain", "draw", "participant")).reshape(-1, self.data.n_participants)
-            lo, hi = hdi(draws, hdi_prob)
-            cols.update(
-                {
-                    f"{p}_mean": draws.mean(0),
-                    f"{p}_sd": draws.std(0, ddof=1),
-                    f"{p}_hdi_lower": lo,
-                    f"{p}_hdi_upper": hi,
-                }
-            )
+            var = post[p].transpose("chain", "draw", "participant", ...)
+            extra = [d for d in var.dims if d not in ("chain", "draw", "participant")]
+            labels = [(p, var)] if not extra else [(f"{p}[{v}]", var.sel({extra[0]: v})) for v in var[extra[0]].values]
+            for label, values in labels:
+                draws = np.asarray(values).reshape(-1, self.data.n_participants)
+                lo, hi = hdi(draws, hdi_prob)
+                cols.update(
+                    {
+                        f"{label}_mean": draws.mean(0),
+                        f"{label}_sd": draws.std(0, ddof=1),
+                        f"{label}_hdi_lower": lo,
+                        f"{label}_hdi_upper": hi,
+                    }
+                )
         cols["n_trials"] = self.data.n_trials
         cols["n_masked"] = self.data.n_masked
         return pd.DataFrame(cols, index=pd.Index(self.data.participants, name="participant"))
@@ -195,7 +280,13 @@ class Fit:
         Returns
         -------
         Diagnostics
+            For an approximation (``fit.method`` ``"svi"`` or ``"map"``): no R-hat or ESS, but
+            the Pareto k of the importance ratios ``p(draw, data) / q(draw)`` (above 0.7 the
+            approximation is far from the posterior), the ELBO's convergence (SVI) and whether
+            the Hessian at the mode was positive definite (MAP).
         """
+        if self.method != "nuts":
+            return self._approximation_diagnostics(warn)
         stats = _arviz.group(self.idata, "sample_stats")
         div = int(np.asarray(stats["diverging"]).sum())
         n_draws = int(np.asarray(stats["diverging"]).size)
@@ -241,20 +332,107 @@ class Fit:
             messages=msgs,
         )
 
+    def _approximation_diagnostics(self, warn: bool) -> Diagnostics:
+        from .approx import approximation_warnings, pareto_k
+
+        info = dict(self.metadata["sampler"])
+        log_w = np.asarray(_arviz.group(self.idata, "sample_stats")["log_weight"]).reshape(-1)
+        k = pareto_k(log_w)
+        info["pareto_k"] = k
+        info["description"] = (
+            f"SVI, {info.get('guide')} guide" if self.method == "svi" else "MAP with a Laplace approximation"
+        )
+        msgs = approximation_warnings(self.method, info)
+        if not k <= 0.7:
+            msgs.append(
+                f"Pareto k of the importance ratios p/q is {k:.2f} (> 0.7): the {self.method} approximation is far "
+                f"from the posterior (usually too narrow, or a poor shape for the group-level sigma); treat its "
+                f"intervals with caution and check key results with method='nuts'."
+            )
+        if warn:
+            for m in msgs:
+                warnings.warn(m, UserWarning, stacklevel=3)
+        nan = float("nan")
+        return Diagnostics(
+            divergences=0,
+            num_draws=int(log_w.size),
+            max_rhat=nan,
+            min_ess_bulk=nan,
+            min_ess_tail=nan,
+            messages=msgs,
+            method=self.method,
+            approximation=info,
+        )
+
+    # --- more draws -------------------------------------------------------------------------
+    def resume(self, num_samples: int = 1000, *, seed: int | None = None, progress_bar: bool = True, check=True):
+        """More NUTS draws, continuing every chain from its last state without warm-up.
+
+        The adapted step size and mass matrix are kept. The state is stored in the fit (and in
+        the saved file, group ``sampler_state``), so this works on a fit opened with
+        :func:`load_fit`. With ``seed=None`` each chain continues its own random stream, so the
+        result equals (up to floating point) a first run with the draws of both.
+
+        Parameters
+        ----------
+        num_samples : int, default 1000
+            New draws per chain.
+        seed : int, optional
+            A new random seed for the continuation (None: the chains' own streams).
+        progress_bar : bool, default True
+        check : bool, default True
+            Run :meth:`diagnostics` on the result and warn about problems.
+
+        Returns
+        -------
+        Fit
+            A new fit with the old draws followed by the new ones along ``draw`` (posterior,
+            log-likelihood, sample stats), the last state after them, and the metadata's
+            ``sampler.num_samples`` the total per chain (``sampler.resumed`` lists each
+            continuation). This fit is unchanged. A posterior predictive group is not carried
+            over (it described the old draws).
+
+        Raises
+        ------
+        ValueError
+            For a fit not made by NUTS, one without a stored state (saved by an older
+            version) or without its model (a custom model loaded without ``model=``).
+        """
+        from ._resume import resume
+
+        return resume(self, int(num_samples), seed=seed, progress_bar=progress_bar, check=check)
+
     # --- predictive accuracy ----------------------------------------------------------------
-    def log_likelihood(self, unit: str = "participant") -> np.ndarray:
+    def log_likelihood(self, unit: str = "participant", *, by_stage: bool = False) -> np.ndarray:
         """Pointwise log-likelihood draws.
 
         Parameters
         ----------
         unit : {"participant", "trial"}
             Sum over each participant's trials, or keep valid trials separately.
+        by_stage : bool, default False
+            Keep the stages of a model with several choices per trial apart (a trailing
+            ``stage`` axis, in the order of ``model.stages``), recomputed through the engine
+            (:func:`bayesrl.engine.stage_log_likelihood`); it needs the fit's model. Without
+            stages the axis has length 1. Default: each trial's stages summed, as stored.
 
         Returns
         -------
         numpy.ndarray
-            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``.
+            Shape (chain, draw, participant), or (chain, draw, valid_trial) for ``"trial"``;
+            with ``by_stage``, a trailing ``stage`` axis.
         """
+        if unit not in ("participant", "trial"):
+            raise ValueError(f"unit must be 'participant' or 'trial', got {unit!r}")
+        if by_stage:
+            from .inference import pointwise_log_likelihood
+
+            model = predictive.require_model(self)
+            post = self.posterior
+            samples = {p: np.asarray(post[p].transpose("chain", "draw", "participant", ...)) for p in model.param_names}
+            index = None if self.design is None else self.design.condition_index
+            ll = pointwise_log_likelihood(model, samples, self.data.trials(model), condition_index=index, by_stage=True)
+            return ll.sum(-2) if unit == "participant" else ll[:, :, self.data.arrays["valid"]]
         ll = np.asarray(
             _arviz.group(self.idata, "log_likelihood")["choice"].transpose("chain", "draw", "participant", "trial")
         )
@@ -359,6 +537,10 @@ class Fit:
               as the six stimulus values of ``pst_Q``, are numbered from 1);
             - ``prob_<option>``: the choice probabilities, and ``prob_chosen``: the probability
               of the observed choice (NaN on masked trials);
+            - for a model with several choices per trial (``model.stages``): one observed
+              choice column per stage (``level1_choice``...) instead of ``choice``, and
+              ``prob_<column>_<option>`` and ``prob_chosen_<column>`` per stage (each stage's
+              probabilities over the options offered on that trial, 0 for the others);
             - the model's latents, NaN on masked trials: by default ``chosen_value`` and
               ``prediction_error`` (``outcome - q[choice]``) for models with a value vector
               ``q``; models define their own (``associability`` and ``learning_rate`` for
@@ -378,7 +560,9 @@ class Fit:
         """
         return predictive.latent_table(self, at, num_draws=num_draws, seed=seed)
 
-    def posterior_predictive(self, mode: str = "one_step", *, num_draws: int | None = 200, seed: int = 0, task=None):
+    def posterior_predictive(
+        self, mode: str = "one_step", *, num_draws: int | None = 200, seed: int = 0, task=None, condition=None
+    ):
         """Posterior predictive choices, stored in ``fit.idata``'s ``posterior_predictive`` group.
 
         Both modes run the model's own step functions: ``"one_step"`` the likelihood's loop
@@ -404,6 +588,12 @@ class Fit:
             reads depends on the choice (every column is in ``model.inputs``): for a bandit the
             outcome an unchosen arm would have paid was never observed, so a task is required.
             Not used by ``"one_step"``.
+        condition : level, sequence of levels, or dict, optional
+            Generative simulation with a task of a fit with ``conditions=``: the condition of
+            the simulated trials, one level for every trial (``"reward"``), one level per trial
+            (a sequence of ``task.n_trials``), or ``{column: ...}`` when parameters use
+            different condition columns. Each participant then plays with their own value for
+            that condition.
 
         Returns
         -------
@@ -418,6 +608,11 @@ class Fit:
             - generative with a task: the model's columns the task produced (e.g.
               ``outcome``), dims (chain, draw, participant, trial).
 
+            For a model with several choices per trial, ``choice`` and ``choice_prob`` have a
+            ``stage`` dimension before ``option`` (coordinates: the stages' columns); one step
+            ahead, a stage whose options come in groups is predicted within the group the
+            participant was offered.
+
             ``trial`` is the data's trial axis, or ``0..task.n_trials-1`` with a task; ``draw``
             holds the posterior's draw indices. The attributes say the mode, number of draws
             and seed. :meth:`save` writes the group with the rest of the fit.
@@ -426,8 +621,9 @@ class Fit:
         ------
         ValueError
             For an unknown mode, a bad ``num_draws``, a fit without its model, a generative
-            simulation without a task of a model whose columns depend on the choice, or a
-            task whose options or fields do not match the model.
+            simulation without a task of a model whose columns depend on the choice, a
+            task whose options or fields do not match the model, or, for a fit with
+            conditions, a task without ``condition=`` or an unknown level in it.
 
         Examples
         --------
@@ -435,15 +631,42 @@ class Fit:
         >>> pp["choice_prob"].mean(("chain", "draw"))  # doctest: +SKIP
         """
         if mode == "one_step":
-            if task is not None:
-                raise ValueError("task= is for mode='generative'; one-step predictions replay the observed trials")
+            if task is not None or condition is not None:
+                raise ValueError(
+                    "task= and condition= are for mode='generative'; one-step predictions replay the observed trials"
+                )
             group = predictive.one_step(self, num_draws=num_draws, seed=seed)
         elif mode == "generative":
-            group = predictive.generative(self, num_draws=num_draws, seed=seed, task=task)
+            group = predictive.generative(self, num_draws=num_draws, seed=seed, task=task, condition=condition)
         else:
             raise ValueError(f"mode must be 'one_step' or 'generative', got {mode!r}")
         _arviz.set_group(self.idata, "posterior_predictive", group)
         return group
+
+    # --- group differences and covariates ----------------------------------------------------
+    def coefficients(self, param: str | None = None, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Posterior of the regression coefficients and condition offsets, on the unconstrained scale.
+
+        See :func:`bayesrl.effects.coefficients`.
+        """
+        from .effects import coefficients
+
+        return coefficients(self, param, hdi_prob)
+
+    def group_means(self, param: str, by: str, *, at=None, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Natural-scale group location at each level of ``by``; see :func:`bayesrl.effects.group_means`."""
+        from .effects import group_means
+
+        return group_means(self, param, by, at=at, hdi_prob=hdi_prob)
+
+    def contrast(self, param: str, by: str, a, b, *, at=None, hdi_prob: float = 0.9):
+        """Posterior difference of derived group locations on the natural scale.
+
+        ``fit.contrast("alpha", "group", "patient", "control")``; see :func:`bayesrl.effects.contrast`.
+        """
+        from .effects import contrast
+
+        return contrast(self, param, by, a, b, at=at, hdi_prob=hdi_prob)
 
     # --- persistence ------------------------------------------------------------------------
     def save(self, path) -> None:

@@ -63,12 +63,20 @@ class Prior(NamedTuple):
     ``HalfCauchy(sigma_scale)`` with ``sigma_family="halfcauchy"``, as some hBayesDM models
     use), and each participant's unconstrained value is ``mu + sigma * z`` with
     ``z ~ Normal(0, 1)``.
+
+    With ``brl.fit(..., formula=...)`` the intercept takes the ``mu`` prior and every other
+    regression coefficient ``Normal(0, coef_scale)``; so do the condition offsets of
+    ``conditions=`` (whose participant-level scales take the ``sigma`` prior). With
+    standardised covariates, ``coef_scale=1`` lets one sd of a covariate move the location by
+    about two units of the unconstrained scale (most of a ``[0, 1]`` parameter's range) while
+    keeping implausibly large effects unlikely.
     """
 
     mu_loc: float = 0.0
     mu_scale: float = 1.0
     sigma_scale: float = 0.2
     sigma_family: str = "halfnormal"
+    coef_scale: float = 1.0
 
 
 class Parameter(NamedTuple):

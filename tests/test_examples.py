@@ -1,5 +1,5 @@
-"""Examples are tests: the example script and the quickstart notebook run with tiny settings, and
-the figures they draw (``bayesrl.plots``) are checked on the fit the script writes."""
+"""Examples are tests: the example script and the notebooks run with tiny settings, and the
+figures they draw (``bayesrl.plots``) are checked on the fit the script writes."""
 
 import subprocess
 import sys
@@ -15,7 +15,7 @@ from bayesrl.results import Fit
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "fit_bandit2arm.py"
 NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
-CHECKING = ROOT / "notebooks" / "model_checking.ipynb"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # The same tiny settings as tests/test_cli.py, so the subprocesses can reuse compiled programs
 # (bayesrl turns on JAX's persistent compilation cache at import).
@@ -133,45 +133,63 @@ def test_plot_participants(small_fit, close_figures):
         plots.plot_participants(small_fit, "gamma")
 
 
-@pytest.mark.parametrize("path", [NOTEBOOK, CHECKING], ids=lambda p: p.stem)
-def test_committed_notebook_has_outputs(path):
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_notebook_has_outputs(notebook):
     nbformat = pytest.importorskip("nbformat")
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.execution_count is not None for c in code)
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
-    if path == NOTEBOOK:  # model_checking.ipynb was executed with MPLBACKEND=Agg: text outputs only, for now
-        assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
-    else:
-        assert any(o.get("text") or o.get("data") for c in code for o in c.outputs)
+    assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)
 
 
-def test_quickstart_notebook_runs(tmp_path, monkeypatch):
+def run_notebook(path, tmp_path, monkeypatch, settings):
+    """Execute a notebook in a fresh kernel with ``settings`` in its environment; return it."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    settings = {
-        "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
-        "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
-        "BAYESRL_NB_NUM_CHAINS": str(CHAINS),
-        "BAYESRL_NB_OUT_DIR": str(tmp_path),
-    }
     for key, value in settings.items():
         monkeypatch.setenv(key, value)  # the kernel inherits this process's environment
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     )
     client.execute()  # raises CellExecutionError on the first failing cell
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    return nb
+
+
+def test_quickstart_notebook_runs(tmp_path, monkeypatch):
+    settings = {
+        "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
+        "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
+        "BAYESRL_NB_NUM_CHAINS": str(CHAINS),
+        "BAYESRL_NB_OUT_DIR": str(tmp_path),
+    }
+    run_notebook(NOTEBOOK, tmp_path, monkeypatch, settings)
     assert (tmp_path / "quickstart_fit.nc").exists()
 
 
+def test_patient_vs_control_notebook_runs(tmp_path, monkeypatch):
+    settings = {
+        "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
+        "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
+        "BAYESRL_NB_NUM_CHAINS": str(CHAINS),
+    }
+    nb = run_notebook(ROOT / "notebooks" / "patient_vs_control.ipynb", tmp_path, monkeypatch, settings)
+    text = "\n".join(
+        o.get("text", "") or o.get("data", {}).get("text/plain", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    assert "<Contrast alpha (group 'patient' - 'control'" in text and "group[T.patient]" in text
+    assert "correlation of estimated and true alpha" in text
+    assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
 def test_model_checking_notebook_runs(tmp_path, monkeypatch):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
     settings = {
         "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
         "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
@@ -181,13 +199,7 @@ def test_model_checking_notebook_runs(tmp_path, monkeypatch):
         "BAYESRL_NB_RECOVERY_PARTICIPANTS": "4",
         "BAYESRL_NB_RECOVERY_TRIALS": "20",
     }
-    for key, value in settings.items():
-        monkeypatch.setenv(key, value)
-    nb = nbformat.read(CHECKING, as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    )
-    client.execute()
+    nb = run_notebook(ROOT / "notebooks" / "model_checking.ipynb", tmp_path, monkeypatch, settings)
     text = "\n".join(
         o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
         for c in nb.cells

@@ -64,7 +64,8 @@ def test_jit_equals_eager_and_vmap_equals_loop(name, rng):
         one_p = jax.tree_util.tree_map(lambda a, i=i: a[i], params)
         one_t = jax.tree_util.tree_map(lambda a, i=i: a[i], trials)
         lg = engine.participant_logits(model, one_p, one_t)
-        loop = np.asarray(engine.choice_log_prob(lg, one_t.choice, one_t.valid))
+        loop = np.asarray(engine.choice_log_prob(lg, *engine.observed_choices(model, one_t)))
+        loop = loop.sum(-1) if model.stages else loop  # a staged model's trial: the sum over its stages
         np.testing.assert_allclose(loop, jitted[i], rtol=1e-10, atol=1e-12)
 
 
@@ -101,7 +102,7 @@ def test_masked_trial_changes_nothing(name, rng):
     case, model, _ = case_data(name, rng)
     table = case.make_table(rng)
     col = prepare(table, model).column_map  # the table's own names (e.g. keyPressed, trialNum)
-    pid, choice, trial = col["participant"], col["choice"], col["trial"]
+    pid, choice, trial = col["participant"], col[model.choice_columns[0]], col["trial"]
     first = table[pid].iloc[0]
     one = table[(table[pid] == first) & table[choice].notna()].sort_values(trial).reset_index(drop=True)
     one[col.get("block", "block")] = 1

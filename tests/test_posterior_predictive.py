@@ -99,7 +99,7 @@ def test_generative_needs_a_task_when_outcomes_depend_on_the_choice(fit):
         fit.posterior_predictive("generative", task=brl.tasks.bandit([0.5, 0.5, 0.5], n_trials=10))
     with pytest.raises(ValueError, match="mode must be"):
         fit.posterior_predictive("prior")
-    with pytest.raises(ValueError, match="task= is for mode='generative'"):
+    with pytest.raises(ValueError, match="task= and condition= are for mode='generative'"):
         fit.posterior_predictive("one_step", task=brl.tasks.bandit([0.5, 0.5], n_trials=10))
 
 

@@ -25,6 +25,19 @@ def test_readme_code_runs(tmp_path, monkeypatch, capsys):
         "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False",
     )
     assert small != code, "the README quick start changed: update this test's substitution"
+    design = "num_warmup=500, num_samples=500, num_chains=2"
+    assert design in small, "the README's group-differences run changed: update this test's substitution"
+    small = small.replace(design, "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False")
+    for long, short in (
+        ('method="svi", guide="lowrank")', 'method="svi", guide="lowrank", num_steps=300, progress_bar=False)'),
+        (
+            "num_warmup=1000, num_samples=500, num_chains=4",
+            "num_warmup=40, num_samples=40, num_chains=2, progress_bar=False",
+        ),
+        (".resume(num_samples=500)", ".resume(num_samples=20, progress_bar=False)"),
+    ):
+        assert long in small, f"the README's approximate-inference/resume code changed: update {long!r} here"
+        small = small.replace(long, short)
     # with 80 draws nearly every participant's Pareto k is high: skip the integrated step and
     # the exact refits here (tests/test_compare.py checks them)
     assert 'refit="auto"' in small, "the README comparison changed: update this test's substitution"
@@ -43,3 +56,8 @@ def test_readme_code_runs(tmp_path, monkeypatch, capsys):
     assert namespace["sessions"]["choice"].dims == ("chain", "draw", "participant", "trial")
     assert namespace["table"].index.name == "model" and set(namespace["table"].index) == {"rw", "rw_sticky"}
     assert "weight_stacking" in out and "Bayesian omnibus risk" in out
+    assert namespace["svi"].method == "svi" and namespace["lap"].method == "map"
+    assert namespace["more"].posterior.sizes["draw"] == 60  # 40 draws, then 20 more without warm-up
+    coefs = namespace["fit_groups"].coefficients()
+    assert ("alpha", "group[T.patient]") in coefs.index and ("alpha", "age") in coefs.index
+    assert "<Contrast alpha (group 'patient' - 'control', natural scale)" in out and "'age': {'mean'" in out

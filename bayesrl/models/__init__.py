@@ -41,6 +41,7 @@ from ._rescorla_wagner import (
     rescorla_wagner_asymmetric,
     rescorla_wagner_perseveration,
 )
+from ._twostep import ts_par4, ts_par6, ts_par7
 from ._variants import (
     rescorla_wagner_pearce_hall,
     with_forgetting,
@@ -92,6 +93,9 @@ __all__ = [
     "rescorla_wagner_asymmetric",
     "rescorla_wagner_pearce_hall",
     "rescorla_wagner_perseveration",
+    "ts_par4",
+    "ts_par6",
+    "ts_par7",
     "with_forgetting",
     "with_free_initial_value",
     "with_lapse",

@@ -95,7 +95,7 @@ def list_models() -> pd.DataFrame:
             {
                 "model": name,
                 "parameters": ", ".join(f"{k} {v.describe()}" for k, v in m.params.items()),
-                "columns": ", ".join(("participant", "choice", *m.columns)),
+                "columns": ", ".join(("participant", *m.choice_columns, *m.columns)),
                 "description": m.description,
                 "citation": m.citation,
             }

@@ -53,9 +53,14 @@ def _compose(model: Model, token: str, who: str, new_params: dict[str, Parameter
     )
 
 
-def _check(model, who: str) -> None:
+def _check(model, who: str, one_choice: bool = False) -> None:
     if not isinstance(model, Model):
         raise TypeError(f"{who}() takes a bayesrl.Model, got {type(model).__name__}")
+    if one_choice and model.stages:
+        raise ValueError(
+            f"{who}() changes the choice rule of a model with one choice per trial; model {model.name!r} makes "
+            f"{model.n_stages} ({', '.join(model.choice_columns)}), so write the change into its policy instead"
+        )
 
 
 def _base_params(model: Model):
@@ -146,7 +151,7 @@ def with_lapse(model: Model) -> Model:
     Wilson, R. C., & Collins, A. G. E. (2019). Ten simple rules for the computational modeling of
     behavioral data. *eLife*, 8, e49547 (the noisy / lapse choice rule).
     """
-    _check(model, "with_lapse")
+    _check(model, "with_lapse", one_choice=True)
     project, base_policy, k = _base_params(model), model.policy, model.n_options
     finfo = jnp.finfo(jnp.result_type(float))
 
@@ -209,7 +214,7 @@ def with_perseveration(model: Model, decay: bool = False) -> Model:
     rhesus monkeys. *J. Exp. Anal. Behav.*, 84, 555-579. Wilson, R. C., & Collins, A. G. E. (2019).
     Ten simple rules for the computational modeling of behavioral data. *eLife*, 8, e49547.
     """
-    _check(model, "with_perseveration")
+    _check(model, "with_perseveration", one_choice=True)
     decay = bool(decay)
     project, n_options = _base_params(model), model.n_options
     init, base_policy, base_update = model.init_state, model.policy, model.update

@@ -14,6 +14,7 @@ from ._gng import go_nogo
 from ._igt import igt, igt_schedule
 from ._pst import pst
 from ._reversal import probabilistic_reversal
+from ._twostep import two_step
 
 __all__ = [
     "Task",
@@ -28,4 +29,5 @@ __all__ = [
     "probabilistic_reversal",
     "pst",
     "reversal_schedule",
+    "two_step",
 ]

@@ -6,7 +6,7 @@ VENV ?= .venv
 JOBS ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-slow benchmark clean
+.PHONY: demo test test-slow test-examples benchmark clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(VENV)/.installed
 # The statistical tier runs in float32, the precision users fit in (docs/testing.md).
 test-slow: $(VENV)/.installed
 	BAYESRL_TEST_PRECISION=float32 $(BIN)/python -m pytest -m slow -n $(JOBS) --durations=15
+
+# The README's code, the notebooks and the console script, end to end (tiny sampler settings).
+test-examples: $(VENV)/.installed
+	$(BIN)/python -m pytest -m examples -n $(JOBS) --durations=15
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_fit.py --out benchmarks/results

@@ -130,6 +130,7 @@ def test_malformed_arguments_exit_2():
     assert info.value.code == 2
 
 
+@pytest.mark.examples
 def test_console_script_runs_a_fit(tmp_path):
     script = Path(sys.executable).with_name("bayesrl")
     if not script.exists():

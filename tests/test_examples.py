@@ -160,6 +160,7 @@ def run_notebook(path, tmp_path, monkeypatch, settings):
     return nb
 
 
+@pytest.mark.examples
 def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     settings = {
         "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
@@ -171,6 +172,7 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     assert (tmp_path / "quickstart_fit.nc").exists()
 
 
+@pytest.mark.examples
 def test_patient_vs_control_notebook_runs(tmp_path, monkeypatch):
     settings = {
         "BAYESRL_NB_NUM_WARMUP": str(WARMUP),

@@ -4,6 +4,10 @@ import re
 import warnings
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.examples  # end to end: `make test-examples` (docs/testing.md)
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

@@ -191,6 +191,7 @@ def test_patient_vs_control_notebook_runs(tmp_path, monkeypatch):
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
+@pytest.mark.examples
 def test_model_checking_notebook_runs(tmp_path, monkeypatch):
     settings = {
         "BAYESRL_NB_NUM_WARMUP": str(WARMUP),

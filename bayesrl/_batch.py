@@ -212,7 +212,7 @@ def build_fit(model, dataset, samples: dict, stats: dict, priors: dict, settings
     Fit
         The groups and metadata :func:`bayesrl.fit` gives (no diagnostics are run).
     """
-    from .api import _model_metadata, _versions
+    from .api import _data_metadata, _environment_metadata, _model_metadata
 
     trials = dataset.trials(model)
     first = samples[model.param_names[0]]
@@ -234,16 +234,8 @@ def build_fit(model, dataset, samples: dict, stats: dict, priors: dict, settings
             "target_accept": float(settings.get("target_accept", 0.8)),
             "max_tree_depth": int(settings.get("max_tree_depth", 10)),
         },
-        "data": {
-            "choice_base": dataset.choice_base,
-            "n_options": dataset.n_options,
-            "column_map": {k: str(v) for k, v in dataset.column_map.items()},
-            "n_rows": int(dataset.n_trials.sum()),
-            "n_masked": int(dataset.n_masked.sum()),
-        },
-        "versions": _versions(),
-        "x64": bool(jax.config.jax_enable_x64),
-        "devices": [str(d) for d in jax.devices()],
+        "data": _data_metadata(dataset),
+        **_environment_metadata(),
     }
     return Fit(build_idata(model, dataset, samples, stats, log_lik, metadata), model, dataset, metadata)
 

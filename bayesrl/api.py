@@ -32,6 +32,22 @@ def _versions() -> dict:
     return out
 
 
+def _data_metadata(dataset) -> dict:
+    """How the table was read (a fit's ``metadata["data"]``)."""
+    return {
+        "choice_base": dataset.choice_base,
+        "n_options": dataset.n_options,
+        "column_map": {k: str(v) for k, v in dataset.column_map.items()},
+        "n_rows": int(dataset.n_trials.sum()),
+        "n_masked": int(dataset.n_masked.sum()),
+    }
+
+
+def _environment_metadata() -> dict:
+    """Package versions, precision and devices a fit ran with."""
+    return {"versions": _versions(), "x64": bool(jax.config.jax_enable_x64), "devices": [str(d) for d in jax.devices()]}
+
+
 def _key(seed, rng_key):
     if rng_key is not None:
         return rng_key
@@ -325,17 +341,9 @@ def fit(
             "sampling_seconds": elapsed,
             **info,
         },
-        "data": {
-            "choice_base": dataset.choice_base,
-            "n_options": dataset.n_options,
-            "column_map": {k: str(v) for k, v in dataset.column_map.items()},
-            "n_rows": int(dataset.n_trials.sum()),
-            "n_masked": int(dataset.n_masked.sum()),
-        },
+        "data": _data_metadata(dataset),
         **({} if design is None else {"design": design.to_metadata()}),
-        "versions": _versions(),
-        "x64": bool(jax.config.jax_enable_x64),
-        "devices": [str(d) for d in jax.devices()],
+        **_environment_metadata(),
     }
     state_group = None if state is None else state_to_dataset(state)
     idata = build_idata(model, dataset, samples, stats, log_lik, metadata, design=design, state=state_group)

@@ -1,6 +1,6 @@
 """Parameter recovery for the 4-armed / N-armed bandit family (statistical tier: ``pytest -m slow``).
 
-30 simulated participants x 200 trials per model, fitted with 2 chains of 300 + 300 draws.
+30 simulated participants x 200 trials per model, fitted with 2 chains of 200 + 200 draws.
 Each parameter with a threshold must recover its participants' values with a correlation of
 posterior means vs truth above it; parameters listed in ``POORLY_IDENTIFIED`` are measured and
 reported (docs/recovery_bandit4arm.md) but carry no threshold: at this design they are not
@@ -17,7 +17,7 @@ from bayesrl.validate import parameter_recovery
 pytestmark = pytest.mark.slow
 
 N_PARTICIPANTS, N_TRIALS = 30, 200
-FIT = {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "seed": 0}
+FIT = {"num_warmup": 200, "num_samples": 200, "num_chains": 2, "seed": 0}
 
 
 def _gain_loss_task():

@@ -1,7 +1,7 @@
 """Parameter recovery for the IGT and go/no-go models (statistical tier: ``pytest -m slow``).
 
 Each model: 30 participants x 200 trials, simulated from known group values and fitted with NUTS
-(300 warm-up, 300 draws, 2 chains). IGT: ``brl.tasks.igt(200, seed=2)`` (the standard deck
+(200 warm-up, 200 draws, 2 chains). IGT: ``brl.tasks.igt(200, seed=2)`` (the standard deck
 payoffs, losses as in hBayesDM's example data); go/no-go: ``brl.tasks.go_nogo(200, seed=2)``
 (four cues, 80/20 feedback). The tests cover ``igt_pvl_delta`` and ``gng_m1``; the other models
 of both families are measured by running this file as a script (``python
@@ -18,7 +18,7 @@ from bayesrl.validate import parameter_recovery
 pytestmark = pytest.mark.slow
 
 N_PARTICIPANTS, N_TRIALS = 30, 200
-SETTINGS = dict(num_warmup=300, num_samples=300, num_chains=2)
+SETTINGS = dict(num_warmup=200, num_samples=200, num_chains=2)
 
 _PVL = {"A": (-0.8, 0.5), "alpha": (-0.6, 0.4), "cons": (-0.4, 0.5), "lambda": (-1.0, 0.5)}
 _GNG = {"xi": (-1.5, 0.5), "ep": (-1.0, 0.5), "rho": (1.5, 0.4)}
@@ -77,4 +77,5 @@ if __name__ == "__main__":  # measure the table in docs/recovery_igt_gng.md
     for name in sys.argv[1:] or sorted(GROUP):
         rec = run_recovery(name)
         for p, row in rec.table.iterrows():
-            print(f"| {name} | {p} | {row.r:.2f} | {row.r_shuffled:.2f} | {rec.seconds:.0f} |", flush=True)
+            cells = [name, p, f"{row.r:.2f}", f"{row.r_shuffled:.2f}", f"{row.coverage:.2f}", f"{rec.seconds:.0f}"]
+            print("| " + " | ".join(cells) + " |", flush=True)

@@ -2,7 +2,7 @@
 
 Each model: 30 participants x 200 trials of a probabilistic reversal task (80/20, reversal every
 40 trials, outcomes 1 / -1 as in hBayesDM's example), simulated from known group values, fitted
-with NUTS (300 warm-up, 300 draws, 2 chains). The participant-level correlation between the
+with NUTS (200 warm-up, 200 draws, 2 chains). The participant-level correlation between the
 posterior means and the true values must exceed the threshold stated per parameter; thresholds
 sit below the values measured once (docs/recovery_prl.md) with a margin. Parameters that are
 poorly identified at this design carry no threshold (None) and are only reported.
@@ -43,13 +43,13 @@ def task():
 
 
 def run_recovery(name, seed=3):
-    """Simulate, fit (300 warm-up, 300 draws, 2 chains, seed 0) and compare: a ``Recovery``."""
+    """Simulate, fit (200 warm-up, 200 draws, 2 chains, seed 0) and compare: a ``Recovery``."""
     group = {}
     for p, (mu, sigma) in GROUP[name].items():
         group[f"{p}_mu"], group[f"{p}_sigma"] = mu, sigma
     model = brl.models.get(name)()
     return parameter_recovery(
-        model, task(), group, N_PARTICIPANTS, simulation_seed=seed, num_warmup=300, num_samples=300, num_chains=2
+        model, task(), group, N_PARTICIPANTS, simulation_seed=seed, num_warmup=200, num_samples=200, num_chains=2
     )
 
 

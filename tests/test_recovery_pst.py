@@ -1,7 +1,7 @@
 """Parameter recovery for the PST models (statistical tier: ``pytest -m slow tests/test_recovery_pst.py``).
 
 30 simulated participants x 200 training trials (pairs 80/20, 70/30, 60/40), fitted with
-2 chains x 300 warm-up + 300 draws. Measured correlations are in docs/recovery_pst.md;
+2 chains x 200 warm-up + 200 draws. Measured correlations are in docs/recovery_pst.md;
 the thresholds below sit about 0.15 under them (one seed measured). Every parameter of
 both models was recovered at this design, so each gets a bar.
 """
@@ -13,7 +13,7 @@ from bayesrl.validate import parameter_recovery
 
 pytestmark = pytest.mark.slow
 
-SETTINGS = dict(num_warmup=300, num_samples=300, num_chains=2)
+SETTINGS = dict(num_warmup=200, num_samples=200, num_chains=2)
 
 DESIGNS = {
     "pst_Q": {

@@ -2,7 +2,7 @@
 
 Each model: 30 participants x 200 trials of a two-armed bandit whose 0.8 / 0.2 reward
 probabilities swap every 50 trials (rewards 1 / 0), simulated from known group values, fitted
-with NUTS (300 warm-up, 300 draws, 2 chains). The composable variants are checked as two
+with NUTS (200 warm-up, 200 draws, 2 chains). The composable variants are checked as two
 compositions, so that every added parameter is recovered alongside the others it would be
 fitted with in a paper: ``with_perseveration(decay=True)`` + ``with_forgetting`` and
 ``with_free_initial_value`` + ``with_lapse``. Thresholds sit below the values measured once
@@ -56,12 +56,12 @@ def task():
 
 
 def run_recovery(name, seed=5):
-    """Simulate, fit (300 warm-up, 300 draws, 2 chains, seed 0) and compare: a ``Recovery``."""
+    """Simulate, fit (200 warm-up, 200 draws, 2 chains, seed 0) and compare: a ``Recovery``."""
     group = {}
     for p, (mu, sigma) in GROUP[name].items():
         group[f"{p}_mu"], group[f"{p}_sigma"] = mu, sigma
     return parameter_recovery(
-        build(name), task(), group, N_PARTICIPANTS, simulation_seed=seed, num_warmup=300, num_samples=300, num_chains=2
+        build(name), task(), group, N_PARTICIPANTS, simulation_seed=seed, num_warmup=200, num_samples=200, num_chains=2
     )
 
 

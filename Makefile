@@ -22,7 +22,7 @@ test: $(VENV)/.installed
 
 # The statistical tier runs in float32, the precision users fit in (docs/testing.md).
 test-slow: $(VENV)/.installed
-	BAYESRL_TEST_PRECISION=float32 $(BIN)/python -m pytest -m slow -n $(JOBS) --durations=15
+	BAYESRL_TEST_PRECISION=float32 $(BIN)/python -m pytest -m slow -n $(JOBS) --dist loadgroup --durations=15
 
 # The README's code, the notebooks and the console script, end to end (tiny sampler settings).
 test-examples: $(VENV)/.installed

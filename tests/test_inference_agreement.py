@@ -14,7 +14,7 @@ from small_fits import FIT_SETTINGS, small_fit, table
 
 import bayesrl as brl
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("agreement_fits")]  # one worker builds the shared fits
 
 LOCATIONS = ["alpha_mu", "beta_mu", "alpha_group", "beta_group"]
 TOLERANCE = {"map": 0.35, "svi-lowrank": 0.35, "svi-normal": 0.6}

@@ -12,7 +12,6 @@ reused for every batch of data sets.
 
 from __future__ import annotations
 
-import functools
 import time
 
 import jax
@@ -20,9 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import NUTS
 
-from . import engine
 from .hierarchy import hierarchical_model
-from .inference import _EXTRA
+from .inference import _EXTRA, pointwise_log_likelihood
 from .results import Fit, build_idata
 from .transforms import Prior
 
@@ -186,13 +184,6 @@ def sample_batch(
     return samples, stats
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _log_lik(model, flat, trials, batch_size):
-    return jax.lax.map(
-        lambda p: engine.log_likelihood(model, model.make_params(p), trials), flat, batch_size=batch_size
-    )
-
-
 def build_fit(model, dataset, samples: dict, stats: dict, priors: dict, settings: dict, seed: int) -> Fit:
     """A :class:`bayesrl.Fit` of one data set from :func:`sample_batch` output (its slice).
 
@@ -215,11 +206,7 @@ def build_fit(model, dataset, samples: dict, stats: dict, priors: dict, settings
     from .api import _data_metadata, _environment_metadata, _model_metadata
 
     trials = dataset.trials(model)
-    first = samples[model.param_names[0]]
-    n_c, n_d = first.shape[:2]
-    flat = {k: jnp.asarray(samples[k]).reshape((n_c * n_d,) + samples[k].shape[2:]) for k in model.param_names}
-    log_lik = np.asarray(_log_lik(model, flat, trials, 64))
-    log_lik = log_lik.reshape((n_c, n_d) + log_lik.shape[1:])
+    log_lik = pointwise_log_likelihood(model, samples, trials)
     metadata = {
         "model": _model_metadata(model, priors),
         "sampler": {

@@ -102,12 +102,29 @@ def place_participants(tree, shards: int):
 def _model_of_data(trials, design_arrays, *, model, priors, centered, design):
     """:func:`hierarchical_model` with every participant-axis array as an argument.
 
-    Used when the participants are sharded: NumPyro (``jit_model_args=True``) then passes
-    ``trials`` and ``design_arrays`` (:func:`bayesrl.design.participant_arrays`) into its
-    compiled sampler as arguments, which keep their sharding; arrays the model closes over
-    would be embedded in the program as one constant, whole on every device.
+    NumPyro (``jit_model_args=True``) passes ``trials`` and ``design_arrays``
+    (:func:`bayesrl.design.participant_arrays`) into its compiled sampler as arguments: fits of
+    same-shaped data share one program, and sharded arrays keep their sharding. Arrays the
+    model closes over would be embedded in the program as constants (a new program per data
+    set, whole on every device).
     """
     return hierarchical_model(model, trials, priors, centered, with_participant_arrays(design, design_arrays))
+
+
+def model_of_data(model, trials, priors, centered=frozenset(), design=None):
+    """The hierarchical NumPyro model with the data as its arguments.
+
+    Returns
+    -------
+    numpyro_model : callable
+        :func:`_model_of_data` with the model, priors, centred sites and design bound.
+    model_args : tuple
+        ``(trials, design_arrays)``: every array with a participant axis.
+    """
+    numpyro_model = functools.partial(
+        _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design
+    )
+    return numpyro_model, (trials, participant_arrays(design))
 
 
 class InitError(RuntimeError):
@@ -185,18 +202,21 @@ def _first_try(numpyro_model, model_args, strategy, keys):
     valid : jax.Array, shape (chain,)
     """
 
-    def one(key):
+    def one(key, args):
         _, subkey = jax.random.split(key)  # as find_valid_initial_params draws its first try
-        tr = trace_at(numpyro_model, model_args, strategy, subkey)
+        tr = trace_at(numpyro_model, args, strategy, subkey)
         params = {
             k: biject_to(s["fn"].support).inv(s["value"])
             for k, s in tr.items()
             if s["type"] == "sample" and not s["is_observed"]
         }
-        return params, jnp.isfinite(potential_energy(numpyro_model, model_args, {}, params))
+        return params, jnp.isfinite(potential_energy(numpyro_model, args, {}, params))
 
     with jax.numpy_rank_promotion("allow"):
-        return jax.jit(jax.vmap(one))(keys)
+        if all(isinstance(x, jax.Array | np.ndarray) for x in jax.tree_util.tree_leaves(model_args)):
+            return jax.jit(jax.vmap(one, in_axes=(0, None)))(keys, model_args)
+        # arguments that are not arrays (a Model, priors): closed over, compiled as constants
+        return jax.jit(jax.vmap(lambda key: one(key, model_args)))(keys)
 
 
 def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, participants=None):
@@ -210,6 +230,8 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
     ----------
     numpyro_model : callable
     model_args : tuple
+        With arrays only (:func:`model_of_data`) they are arguments of the compiled program,
+        so same-shaped data reuse it; other arguments are compiled in as constants.
     rng_key : jax.random key
     num_chains : int
     participants : sequence, optional
@@ -330,14 +352,12 @@ def run_nuts(
             f"shards must divide the {n_participants} participants and be at most the {len(jax.devices())} "
             f"devices, got {shards!r}"
         )
+    # the data are arguments of the compiled sampler, not constants in it: fits of same-shaped
+    # data compile the same program (served by JAX's persistent compilation cache), and with
+    # shards > 1 the arrays keep their sharding
+    numpyro_model, model_args = model_of_data(model, trials, priors, centered, design)
     if shards > 1:
-        numpyro_model = functools.partial(
-            _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design
-        )
-        model_args = place_participants((trials, participant_arrays(design)), shards)
-    else:
-        numpyro_model = hierarchical_model
-        model_args = (model, trials, priors, frozenset(centered), design)
+        model_args = place_participants(model_args, shards)
     if state is None:
         key_init, rng_key = jax.random.split(rng_key)
         init_name, init_params = find_initial_params(
@@ -360,7 +380,7 @@ def run_nuts(
         num_chains=num_chains,
         chain_method=method,
         progress_bar=progress_bar,
-        jit_model_args=shards > 1,
+        jit_model_args=True,
     )
     if state is not None:
         mcmc.post_warmup_state = state
@@ -447,6 +467,19 @@ def state_from_dataset(
     return jax.tree_util.tree_unflatten(treedef, leaves)
 
 
+@functools.partial(jax.jit, static_argnames=("model", "batch_size", "by_stage"))
+def _score_draws(model, flat, trials, condition_index, batch_size, by_stage):
+    """Log-likelihood of a flat batch of draws, one row per draw.
+
+    One compiled program per model, shapes and options: the draws, data and condition indices
+    are arguments, so fits of same-shaped data reuse it.
+    """
+    score = engine.stage_log_likelihood if by_stage else engine.log_likelihood
+    return jax.lax.map(
+        lambda p: score(model, model.make_params(trial_values(p, condition_index)), trials), flat, batch_size=batch_size
+    )
+
+
 def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_index=None, by_stage=False):
     """Per-trial log-likelihood of every draw.
 
@@ -467,18 +500,8 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_in
         Summed over a staged model's stages; with ``by_stage``, shape
         (chain, draw, participant, trial, stage).
     """
-    score = engine.stage_log_likelihood if by_stage else engine.log_likelihood
     first = samples[model.param_names[0]]
     n_c, n_d = first.shape[:2]
     flat = {k: jnp.asarray(samples[k]).reshape((n_c * n_d,) + samples[k].shape[2:]) for k in model.param_names}
-
-    @jax.jit
-    def run(flat_params):
-        return jax.lax.map(
-            lambda p: score(model, model.make_params(trial_values(p, condition_index or {})), trials),
-            flat_params,
-            batch_size=batch_size,
-        )
-
-    out = np.asarray(run(flat))
+    out = np.asarray(_score_draws(model, flat, trials, dict(condition_index or {}), batch_size, by_stage))
     return out.reshape((n_c, n_d) + out.shape[1:])

@@ -127,6 +127,29 @@ def model_of_data(model, trials, priors, centered=frozenset(), design=None):
     return numpyro_model, (trials, participant_arrays(design))
 
 
+def _pmap_with_data(partial_map_fn):
+    """NumPyro's ``parallel`` chains with the model's data as arguments of the mapped program.
+
+    NumPyro maps ``functools.partial(MCMC._single_chain_mcmc, args=..., kwargs=..., ...)``
+    over the chains with ``jax.pmap``, so the model's arguments are closed over and compiled
+    into the program as constants: every data set compiled its own sampler. Given to
+    ``MCMC(chain_method=...)`` (NumPyro accepts a callable there), this maps the same function
+    with the arguments broadcast (``in_axes=None``) instead, so same-shaped data share one
+    program (and JAX's persistent cache serves it across processes). Anything else falls back
+    to NumPyro's own ``pmap``.
+    """
+    keywords = getattr(partial_map_fn, "keywords", None) or {}
+    if not isinstance(partial_map_fn, functools.partial) or partial_map_fn.args or "args" not in keywords:
+        return jax.pmap(partial_map_fn)
+    rest = {k: v for k, v in keywords.items() if k not in ("args", "kwargs")}
+
+    def one_chain(init, args, kwargs):
+        return partial_map_fn.func(init, args=args, kwargs=kwargs, **rest)
+
+    mapped = jax.pmap(one_chain, in_axes=(0, None, None))
+    return lambda map_args: mapped(map_args, keywords["args"], keywords.get("kwargs", {}))
+
+
 class InitError(RuntimeError):
     """No initial point with a finite log density was found."""
 
@@ -378,7 +401,7 @@ def run_nuts(
         num_warmup=num_warmup,
         num_samples=num_samples,
         num_chains=num_chains,
-        chain_method=method,
+        chain_method=_pmap_with_data if method == "parallel" and jax.local_device_count() >= num_chains else method,
         progress_bar=progress_bar,
         jit_model_args=True,
     )

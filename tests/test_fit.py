@@ -3,6 +3,7 @@
 import json
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -169,6 +170,34 @@ def test_same_seed_same_draws(small_df):
     np.testing.assert_array_equal(a.posterior["alpha"].values, b.posterior["alpha"].values)
     chains = a.posterior["alpha"].values
     assert not np.array_equal(chains[0], chains[1])  # chains get their own keys
+
+
+@pytest.mark.parametrize("chain_method", ["parallel", "vectorized"])
+def test_same_shaped_data_reuse_the_compiled_sampler(small_df, chain_method):
+    """A second data set of the same shape (other choices and outcomes) compiles nothing: every
+    program it needs comes from JAX's persistent cache (the data are arguments, not constants)."""
+    if not jax.config.jax_compilation_cache_dir:
+        pytest.skip("JAX's persistent compilation cache is off")
+    kw = dict(num_warmup=10, num_samples=10, num_chains=4, chain_method=chain_method, progress_bar=False, check=False)
+    model = brl.models.rescorla_wagner()
+    brl.fit(model, small_df, seed=2, **kw)
+    other = small_df.copy()
+    order = np.random.default_rng(0).permutation(len(other))
+    other[["choice", "outcome"]] = other[["choice", "outcome"]].to_numpy()[order]  # same shape, other values
+    events = []
+
+    def listen(event, **_):
+        events.append(event)
+
+    jax.monitoring.register_event_listener(listen)
+    try:
+        fit = brl.fit(model, other, seed=2, **kw)
+    finally:
+        jax.monitoring.unregister_event_listener(listen)
+    assert fit.metadata["sampler"]["chain_method"] == chain_method
+    requests = events.count("/jax/compilation_cache/compile_requests_use_cache")
+    hits = events.count("/jax/compilation_cache/cache_hits")
+    assert requests > 0 and hits == requests, (requests, hits)
 
 
 def test_priors_and_centered_are_validated(small_df):

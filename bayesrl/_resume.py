@@ -46,6 +46,7 @@ def resume(fit: Fit, num_samples: int, *, seed=None, progress_bar=True, check=Tr
         rng_key=jax.random.PRNGKey(0),
         design=fit.design,
     )
+    shards = int(sampler.get("participant_shards", 1))
     start = time.perf_counter()
     samples, stats, info, last = run_nuts(
         model,
@@ -63,6 +64,7 @@ def resume(fit: Fit, num_samples: int, *, seed=None, progress_bar=True, check=Tr
         participants=fit.data.participants,
         state=state,
         design=fit.design,
+        shards=shards if shards <= len(jax.devices()) else 1,  # fewer devices now: draws equal up to rounding
     )
     elapsed = time.perf_counter() - start
     index = None if fit.design is None else fit.design.condition_index

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
 
@@ -14,7 +15,7 @@ from . import approx
 from . import data as data_mod
 from .design import build_design
 from .hierarchy import resolve_priors
-from .inference import pointwise_log_likelihood, run_nuts, state_to_dataset
+from .inference import pointwise_log_likelihood, run_nuts, shard_count, state_to_dataset
 from .model import Model
 from .models._registry import can_rebuild
 from .results import Fit, build_idata
@@ -31,12 +32,58 @@ def _versions() -> dict:
     return out
 
 
+def _data_metadata(dataset) -> dict:
+    """How the table was read (a fit's ``metadata["data"]``)."""
+    return {
+        "choice_base": dataset.choice_base,
+        "n_options": dataset.n_options,
+        "column_map": {k: str(v) for k, v in dataset.column_map.items()},
+        "n_rows": int(dataset.n_trials.sum()),
+        "n_masked": int(dataset.n_masked.sum()),
+    }
+
+
+def _environment_metadata() -> dict:
+    """Package versions, precision and devices a fit ran with."""
+    return {"versions": _versions(), "x64": bool(jax.config.jax_enable_x64), "devices": [str(d) for d in jax.devices()]}
+
+
 def _key(seed, rng_key):
     if rng_key is not None:
         return rng_key
     if seed is None:
         raise ValueError("give seed= (an int) or rng_key= (a jax.random key)")
     return jax.random.PRNGKey(int(seed))
+
+
+def _requested_devices(shard_participants, method: str) -> int:
+    """The number of devices ``shard_participants=`` asks for (1: no sharding); see :func:`fit`."""
+    n_dev = len(jax.devices())
+    if isinstance(shard_participants, bool):
+        wanted = n_dev if shard_participants else 1
+    elif isinstance(shard_participants, (int, np.integer)) and 1 <= shard_participants <= n_dev:
+        wanted = int(shard_participants)
+    else:
+        raise ValueError(
+            f"shard_participants must be True, False or a number of devices from 1 to {n_dev} "
+            f"(JAX has {n_dev} device(s)), got {shard_participants!r}"
+        )
+    if wanted > 1 and method != "nuts":
+        raise ValueError(f"shard_participants= applies to method='nuts' only, got method={method!r}")
+    return wanted
+
+
+def _participant_shards(wanted: int, n_participants: int) -> int:
+    """Shards for ``n_participants`` on ``wanted`` devices, with a warning when they do not divide evenly."""
+    shards = shard_count(n_participants, wanted)
+    if shards < wanted:
+        warnings.warn(
+            f"{n_participants} participants cannot be split evenly over {wanted} devices (JAX shards only "
+            f"evenly); using {shards} shard(s) of {n_participants // shards} participants"
+            + (", i.e. no sharding" if shards == 1 else ""),
+            stacklevel=3,
+        )
+    return shards
 
 
 def _model_metadata(model: Model, priors: dict) -> dict:
@@ -72,6 +119,7 @@ def fit(
     sep: str | None = None,
     centered=(),
     chain_method: str | None = None,
+    shard_participants: bool | int = False,
     target_accept: float = 0.8,
     max_tree_depth: int = 10,
     rng_key=None,
@@ -139,7 +187,19 @@ def fit(
         Parameters to sample with a centred parameterisation.
     chain_method : {None, "parallel", "vectorized", "sequential"}
         None picks ``parallel`` when JAX has at least ``num_chains`` devices (``bayesrl``
-        asks for 4 CPU devices at import when it can), else ``vectorized``.
+        asks for 4 CPU devices at import when it can), else ``vectorized``. With
+        ``shard_participants`` the default is ``vectorized`` and ``parallel`` is refused.
+    shard_participants : bool or int, default False
+        NUTS only: split the participants over devices (``True``: all of ``jax.devices()``;
+        an int: that many) instead of running the chains on separate devices. The padded data
+        (every trial field and the design's participant-axis arrays) is placed with
+        ``jax.sharding.NamedSharding`` on a 1-D mesh with axis ``"participant"`` and XLA
+        partitions the likelihood, so each device scores its own participants for all chains
+        (vectorized). Meant for many participants on several GPUs (not benchmarked; tested on
+        CPU host devices only). JAX shards only evenly: when the participant count is not a multiple
+        of the devices, the largest divisor of it not above them is used, with a warning.
+        ``fit.metadata["sampler"]["participant_shards"]`` records the number of shards. The
+        draws equal those of an unsharded vectorized fit up to floating-point rounding.
     target_accept : float, default 0.8
         NUTS target acceptance probability; raise it (0.9-0.99) if there are divergences.
     max_tree_depth : int, default 10
@@ -179,7 +239,8 @@ def fit(
     bayesrl.DataError
         When the table cannot be used (the message names column, participant and row).
     ValueError
-        For unknown parameters in ``priors`` or ``centered``, an unknown ``method`` or ``guide``.
+        For unknown parameters in ``priors`` or ``centered``, an unknown ``method`` or ``guide``,
+        or a bad ``shard_participants``.
     bayesrl.inference.InitError
         When no initial point has a finite log density (the message names the participants).
 
@@ -213,6 +274,7 @@ def fit(
         raise ValueError(
             f"centered= names unknown parameters {unknown}; model {model.name!r} has {list(model.param_names)}"
         )
+    wanted_devices = _requested_devices(shard_participants, method)
     table = data_mod.read_table(data, sep)
     dataset = data_mod.prepare(table, model, columns=columns, choice_base=choice_base)
     design, dataset = build_design(
@@ -227,6 +289,7 @@ def fit(
         reset=reset,
     )
     trials = dataset.trials(model)
+    shards = _participant_shards(wanted_devices, dataset.n_participants)
     key = _key(seed, rng_key)
 
     start = time.perf_counter()
@@ -244,6 +307,7 @@ def fit(
             target_accept=target_accept,
             max_tree_depth=max_tree_depth,
             progress_bar=progress_bar,
+            shards=shards,
             **common,
         )
         settings = {"num_warmup": int(num_warmup), "num_samples": int(num_samples), "num_chains": int(num_chains)}
@@ -277,17 +341,9 @@ def fit(
             "sampling_seconds": elapsed,
             **info,
         },
-        "data": {
-            "choice_base": dataset.choice_base,
-            "n_options": dataset.n_options,
-            "column_map": {k: str(v) for k, v in dataset.column_map.items()},
-            "n_rows": int(dataset.n_trials.sum()),
-            "n_masked": int(dataset.n_masked.sum()),
-        },
+        "data": _data_metadata(dataset),
         **({} if design is None else {"design": design.to_metadata()}),
-        "versions": _versions(),
-        "x64": bool(jax.config.jax_enable_x64),
-        "devices": [str(d) for d in jax.devices()],
+        **_environment_metadata(),
     }
     state_group = None if state is None else state_to_dataset(state)
     idata = build_idata(model, dataset, samples, stats, log_lik, metadata, design=design, state=state_group)

@@ -442,6 +442,63 @@ def from_metadata(meta: dict, dataset) -> Design:
     )
 
 
+#: ParamDesign fields that hold one row per participant.
+_PARTICIPANT_FIELDS = ("X", "sigma_index")
+
+
+def participant_arrays(design: Design | None) -> dict:
+    """The design's arrays with a leading participant axis, as a plain nested dict (a JAX pytree).
+
+    Parameters
+    ----------
+    design : Design or None
+
+    Returns
+    -------
+    dict of str to dict of str to array
+        ``{param: {field: array}}`` with the fields present among ``X`` (participant, coef),
+        ``sigma_index`` (participant,) and ``condition_index`` (participant, trial); empty
+        without a design. :func:`with_participant_arrays` puts (e.g. sharded) copies back.
+    """
+    if design is None:
+        return {}
+    out = {}
+    for name in sorted(set(design.params) | set(design.condition_index)):
+        d = design.get(name)
+        fields = {f: getattr(d, f) for f in _PARTICIPANT_FIELDS if getattr(d, f) is not None}
+        if name in design.condition_index:
+            fields["condition_index"] = design.condition_index[name]
+        if fields:
+            out[name] = fields
+    return out
+
+
+def with_participant_arrays(design: Design | None, arrays: Mapping) -> Design | None:
+    """``design`` with its participant-axis arrays replaced by ``arrays`` (as :func:`participant_arrays` gives).
+
+    Parameters
+    ----------
+    design : Design or None
+    arrays : mapping of str to mapping of str to array
+
+    Returns
+    -------
+    Design or None
+        A new Design (the input is not modified); None when ``design`` is None.
+    """
+    if design is None:
+        return None
+    params = dict(design.params)
+    condition_index = dict(design.condition_index)
+    for name, fields in arrays.items():
+        fields = dict(fields)
+        if "condition_index" in fields:
+            condition_index[name] = fields.pop("condition_index")
+        if fields:
+            params[name] = dataclasses.replace(design.get(name), **fields)
+    return dataclasses.replace(design, params=params, condition_index=condition_index)
+
+
 def trial_values(values: Mapping, condition_index: Mapping) -> dict:
     """Give each condition parameter the value of each trial's condition.
 

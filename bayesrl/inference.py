@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpyro import handlers
 from numpyro.distributions.distribution import validation_enabled
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import MCMC, NUTS, init_to_mean, init_to_median, init_to_uniform, init_to_value
-from numpyro.infer.util import constrain_fn, find_valid_initial_params
+from numpyro.infer.util import constrain_fn, find_valid_initial_params, potential_energy
 
 from . import engine
 from ._runtime import HOW_TO
-from .design import trial_values
+from .design import participant_arrays, trial_values, with_participant_arrays
 from .hierarchy import hierarchical_model
 
 #: Initialisation strategies tried in turn (name, factory). Each gets up to 100 tries per chain.
@@ -37,13 +39,25 @@ _EXTRA = {
 }
 
 
-def choose_chain_method(num_chains: int, chain_method: str | None) -> str:
-    """``parallel`` when JAX has a device per chain, else ``vectorized`` (unless given)."""
+def choose_chain_method(num_chains: int, chain_method: str | None, shards: int = 1) -> str:
+    """``parallel`` when JAX has a device per chain, else ``vectorized`` (unless given).
+
+    With participants sharded over devices (``shards > 1``) the devices hold participants, not
+    chains: None gives ``vectorized`` and ``parallel`` is refused.
+    """
     n_dev = jax.local_device_count()
+    if chain_method is not None and chain_method not in ("parallel", "vectorized", "sequential"):
+        raise ValueError(f"chain_method must be 'parallel', 'vectorized' or 'sequential', got {chain_method!r}")
+    if shards > 1:
+        if chain_method == "parallel":
+            raise ValueError(
+                "chain_method='parallel' puts each chain on its own device, but shard_participants= already "
+                "splits the participants over the devices; use chain_method='vectorized' (the default then) "
+                "or 'sequential'"
+            )
+        return chain_method or "vectorized"
     if chain_method is None:
         return "parallel" if num_chains > 1 and n_dev >= num_chains else "vectorized"
-    if chain_method not in ("parallel", "vectorized", "sequential"):
-        raise ValueError(f"chain_method must be 'parallel', 'vectorized' or 'sequential', got {chain_method!r}")
     if chain_method == "parallel" and n_dev < num_chains:
         warnings.warn(
             f"chain_method='parallel' with {num_chains} chains but JAX has {n_dev} device(s): NumPyro "
@@ -51,6 +65,49 @@ def choose_chain_method(num_chains: int, chain_method: str | None) -> str:
             stacklevel=3,
         )
     return chain_method
+
+
+#: Name of the mesh axis the participants are split over.
+PARTICIPANT_AXIS = "participant"
+
+
+def shard_count(n_participants: int, n_devices: int) -> int:
+    """The most shards, at most ``n_devices``, that split ``n_participants`` evenly.
+
+    JAX (0.10 and 0.12 tested) refuses to place an array whose sharded axis is not a multiple
+    of the number of devices (``IndivisibleError``), and padding with dummy participants
+    would change the model, so the largest divisor of ``n_participants`` not above
+    ``n_devices`` is used (e.g. 6 participants on 4 devices: 3 shards of 2).
+
+    Returns
+    -------
+    int
+        Between 1 and ``n_devices``.
+    """
+    return max(k for k in range(1, min(n_participants, n_devices) + 1) if n_participants % k == 0)
+
+
+def participant_sharding(shards: int) -> NamedSharding:
+    """Split axis 0 over the first ``shards`` devices (a 1-D mesh, axis :data:`PARTICIPANT_AXIS`)."""
+    mesh = Mesh(np.asarray(jax.devices()[:shards]), (PARTICIPANT_AXIS,))
+    return NamedSharding(mesh, PartitionSpec(PARTICIPANT_AXIS))
+
+
+def place_participants(tree, shards: int):
+    """Every array of ``tree`` (each with a leading participant axis) split over ``shards`` devices."""
+    sharding = participant_sharding(shards)
+    return jax.tree_util.tree_map(lambda a: jax.device_put(jnp.asarray(a), sharding), tree)
+
+
+def _model_of_data(trials, design_arrays, *, model, priors, centered, design):
+    """:func:`hierarchical_model` with every participant-axis array as an argument.
+
+    Used when the participants are sharded: NumPyro (``jit_model_args=True``) then passes
+    ``trials`` and ``design_arrays`` (:func:`bayesrl.design.participant_arrays`) into its
+    compiled sampler as arguments, which keep their sharding; arrays the model closes over
+    would be embedded in the program as one constant, whole on every device.
+    """
+    return hierarchical_model(model, trials, priors, centered, with_participant_arrays(design, design_arrays))
 
 
 class InitError(RuntimeError):
@@ -115,6 +172,33 @@ def describe_nonfinite(numpyro_model, model_args, participants=None) -> str:
     return "At the prior mean: " + "; ".join(found) + "."
 
 
+def _first_try(numpyro_model, model_args, strategy, keys):
+    """Each chain's first start as NumPyro's ``find_valid_initial_params`` draws it, and its validity.
+
+    One compiled program gives the start and whether the log density is finite there, without
+    the gradient or the retry loop (which would add about a quarter to a fit's compilation).
+
+    Returns
+    -------
+    params : dict of str to jax.Array
+        Unconstrained values, each shape (chain, ...).
+    valid : jax.Array, shape (chain,)
+    """
+
+    def one(key):
+        _, subkey = jax.random.split(key)  # as find_valid_initial_params draws its first try
+        tr = trace_at(numpyro_model, model_args, strategy, subkey)
+        params = {
+            k: biject_to(s["fn"].support).inv(s["value"])
+            for k, s in tr.items()
+            if s["type"] == "sample" and not s["is_observed"]
+        }
+        return params, jnp.isfinite(potential_energy(numpyro_model, model_args, {}, params))
+
+    with jax.numpy_rank_promotion("allow"):
+        return jax.jit(jax.vmap(one))(keys)
+
+
 def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, participants=None):
     """Initial values of every chain with a finite log density.
 
@@ -145,6 +229,10 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
         log density is not finite at the prior mean.
     """
     keys = jax.random.split(rng_key, num_chains)
+    name, make = INIT_STRATEGIES[0]
+    params, valid = _first_try(numpyro_model, model_args, make(), keys)
+    if bool(np.all(np.asarray(valid))):
+        return name, params
     tr = trace_at(numpyro_model, model_args, init_to_median(num_samples=15), rng_key)
     prototype = {
         k: biject_to(s["fn"].support).inv(s["value"])
@@ -199,6 +287,7 @@ def run_nuts(
     design=None,
     participants=None,
     state=None,
+    shards=1,
 ):
     """Sample the hierarchical model with NUTS (``design``: a :class:`bayesrl.design.Design` or None).
 
@@ -217,32 +306,52 @@ def run_nuts(
     state : numpyro HMCState, optional
         Continue from this state (leading axis ``chain`` when ``num_chains > 1``); ``rng_key``
         None then uses the state's own keys.
+    shards : int, default 1
+        Split the participants over this many devices (a divisor of the participant count, at
+        most ``len(jax.devices())``): every ``trials`` field and the design's participant-axis
+        arrays are placed with ``NamedSharding(mesh, PartitionSpec("participant"))`` and passed
+        to the compiled sampler as arguments, so XLA partitions the likelihood over devices.
+        The chains are then vectorized (or sequential) on every device, never ``parallel``.
 
     Returns
     -------
     samples : dict of str to numpy.ndarray, each shape (chain, draw, ...)
     stats : dict of str to numpy.ndarray, each shape (chain, draw)
     info : dict
-        ``chain_method`` used, the NUTS settings and the initialisation strategy.
+        ``chain_method`` used, ``participant_shards``, the NUTS settings and the initialisation
+        strategy.
     last_state : numpyro HMCState
         The chains' last state (for :func:`state_to_dataset` and resuming).
     """
-    method = choose_chain_method(num_chains, chain_method)
-    model_args = (model, trials, priors, frozenset(centered), design)
+    method = choose_chain_method(num_chains, chain_method, shards)
+    n_participants = trials.valid.shape[0]
+    if shards != 1 and (shards < 1 or n_participants % shards or shards > len(jax.devices())):
+        raise ValueError(
+            f"shards must divide the {n_participants} participants and be at most the {len(jax.devices())} "
+            f"devices, got {shards!r}"
+        )
+    if shards > 1:
+        numpyro_model = functools.partial(
+            _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design
+        )
+        model_args = place_participants((trials, participant_arrays(design)), shards)
+    else:
+        numpyro_model = hierarchical_model
+        model_args = (model, trials, priors, frozenset(centered), design)
     if state is None:
         key_init, rng_key = jax.random.split(rng_key)
         init_name, init_params = find_initial_params(
-            hierarchical_model, model_args, key_init, num_chains, participants=participants
+            numpyro_model, model_args, key_init, num_chains, participants=participants
         )
     else:
         init_name, init_params = "resumed", state.z
     if num_chains == 1 and state is None:
         init_params = jax.tree_util.tree_map(lambda x: x[0], init_params)
     kernel = NUTS(
-        hierarchical_model,
+        numpyro_model,
         target_accept_prob=target_accept,
         max_tree_depth=max_tree_depth,
-        init_strategy=_start_at(hierarchical_model, model_args, init_params, num_chains),
+        init_strategy=_start_at(numpyro_model, model_args, init_params, num_chains),
     )
     mcmc = MCMC(
         kernel,
@@ -251,6 +360,7 @@ def run_nuts(
         num_chains=num_chains,
         chain_method=method,
         progress_bar=progress_bar,
+        jit_model_args=shards > 1,
     )
     if state is not None:
         mcmc.post_warmup_state = state
@@ -264,6 +374,7 @@ def run_nuts(
     stats["tree_depth"] = np.floor(np.log2(np.maximum(stats["n_steps"], 1))).astype(int) + 1
     info = {
         "chain_method": method,
+        "participant_shards": int(shards),
         "target_accept": target_accept,
         "max_tree_depth": max_tree_depth,
         "init_strategy": init_name,

@@ -189,3 +189,26 @@ def test_patient_vs_control_notebook_runs(tmp_path, monkeypatch):
     assert "<Contrast alpha (group 'patient' - 'control'" in text and "group[T.patient]" in text
     assert "correlation of estimated and true alpha" in text
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+@pytest.mark.examples
+def test_model_checking_notebook_runs(tmp_path, monkeypatch):
+    settings = {
+        "BAYESRL_NB_NUM_WARMUP": str(WARMUP),
+        "BAYESRL_NB_NUM_SAMPLES": str(SAMPLES),
+        "BAYESRL_NB_NUM_CHAINS": str(CHAINS),
+        "BAYESRL_NB_PPC_DRAWS": "20",
+        "BAYESRL_NB_RECOVERY_DATASETS": "1",
+        "BAYESRL_NB_RECOVERY_PARTICIPANTS": "4",
+        "BAYESRL_NB_RECOVERY_TRIALS": "20",
+    }
+    nb = run_notebook(ROOT / "notebooks" / "model_checking.ipynb", tmp_path, monkeypatch, settings)
+    text = "\n".join(
+        o.get("text", "") + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
+    assert "Bayesian omnibus risk" in text and "prediction_error" in text and "winner" in text
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert images >= 6

@@ -11,8 +11,37 @@ pytestmark = pytest.mark.examples  # end to end: `make test-examples` (docs/test
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def python_blocks():
-    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+#: First line of README blocks run by a test of their own (model recovery and SBC).
+ON_ITS_OWN = "# tests/test_readme.py runs this block on its own"
+
+
+def python_blocks(on_its_own=False):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    return [b for b in blocks if b.startswith(ON_ITS_OWN) == on_its_own]
+
+
+def test_readme_validation_code_runs(monkeypatch, capsys):
+    (code,) = python_blocks(on_its_own=True)
+    small = code
+    for long, short in (
+        (
+            "n_datasets=4,\n                                     num_warmup=200, num_samples=200, num_chains=2)",
+            "n_datasets=1, num_warmup=20, num_samples=20, num_chains=1, progress=False)",
+        ),
+        (
+            "n_simulations=100, n_draws=39)",
+            "n_simulations=4, n_draws=9, num_warmup=15, num_samples=30, num_chains=1, progress=False)",
+        ),
+    ):
+        assert long in small, f"the README's model recovery / SBC code changed: update {long!r} here"
+        small = small.replace(long, short)
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tiny runs warn about ESS
+        exec(compile(small, str(README), "exec"), namespace)
+    out = capsys.readouterr().out
+    assert namespace["result"].confusion.shape == (2, 2) and "p_value" in out
+    assert namespace["calibration"].ranks.shape == (4, 4)
 
 
 def test_readme_code_runs(tmp_path, monkeypatch, capsys):

@@ -11,7 +11,7 @@ import pytest
 import bayesrl as brl
 from bayesrl.validate import parameter_recovery
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rw_recovery_fit")]  # one worker builds the shared fit
 
 TRUE_GROUP = {"alpha_mu": -0.4, "alpha_sigma": 0.6, "beta_mu": 0.0, "beta_sigma": 0.6}
 

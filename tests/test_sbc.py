@@ -16,7 +16,7 @@ import pytest
 import bayesrl as brl
 from bayesrl.validate import model_recovery, sbc
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sbc_runs")]  # one worker runs the shared SBC
 
 RW = brl.models.rescorla_wagner()  # one instance: both SBC runs share its compiled program
 SBC_TASK = brl.tasks.bandit([0.8, 0.2], n_trials=20, reward=1.0, no_reward=-1.0)

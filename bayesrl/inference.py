@@ -114,6 +114,15 @@ def _model_of_data(trials, design_arrays, *, model, priors, centered, design):
 def model_of_data(model, trials, priors, centered=frozenset(), design=None):
     """The hierarchical NumPyro model with the data as its arguments.
 
+    Parameters
+    ----------
+    model : bayesrl.Model
+    trials : Trial NamedTuple, each field shape (participant, trial)
+    priors : dict of str to Prior
+    centered : iterable of str
+        Parameters with centred participant-level sites.
+    design : bayesrl.design.Design or None
+
     Returns
     -------
     numpyro_model : callable

@@ -41,6 +41,9 @@ from .transforms import Parameter
 #: Fields every trial carries, whatever the model.
 BASE_TRIAL_FIELDS = ("choice", "valid", "block_start")
 
+#: The trial loops a model may ask for (:attr:`Model.trial_loop`).
+TRIAL_LOOPS = ("scan", "associative")
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -181,6 +184,20 @@ class Model:
         outcomes shown for every option). A generative posterior predictive simulation can
         replay these from the data; any other column is feedback to the choice (the outcome of
         the chosen option) and needs a task environment to be simulated.
+    linear_update : callable, optional
+        For a model whose ``update`` is affine in the state (plain Rescorla-Wagner):
+        ``linear_update(params, trial) -> (decay, drive)``, two State-shaped NamedTuples with
+        ``update(state, params, trial) == decay * state + drive`` field by field for every
+        state. The trial loop can then run as a parallel prefix (``lax.associative_scan``,
+        :func:`bayesrl.engine.associative_scan_trials`, ``trial_loop="associative"``) instead of
+        a sequential ``lax.scan``. ``update`` stays the definition (simulation uses it); the
+        registry tests check that the two agree.
+    trial_loop : {"scan", "associative"}, default "scan"
+        The trial loop: a sequential ``lax.scan``, or, for a model with ``linear_update``, a
+        parallel prefix (``lax.associative_scan``). On 2 CPU cores the associative scan was
+        faster only with a handful of participants (``benchmarks/bench_trial_loop.py``), so it
+        is opt-in:
+        ``dataclasses.replace(model, trial_loop="associative")`` where it measures faster.
 
     Examples
     --------
@@ -220,6 +237,8 @@ class Model:
     latents: Callable[..., Mapping[str, Any]] | None = None
     inputs: tuple[str, ...] = ()
     stages: tuple[Stage, ...] = ()
+    linear_update: Callable[..., Any] | None = None
+    trial_loop: str = "scan"
 
     def __post_init__(self):
         if not self.params:
@@ -255,6 +274,12 @@ class Model:
         stray = [c for c in self.inputs if c not in self.columns]
         if stray:
             raise ValueError(f"inputs {stray} of model {self.name!r} are not among its columns {list(self.columns)}")
+        if self.trial_loop not in TRIAL_LOOPS:
+            raise ValueError(f"trial_loop of model {self.name!r} must be one of {TRIAL_LOOPS}, got {self.trial_loop!r}")
+        if self.linear_update is not None and not callable(self.linear_update):
+            raise TypeError(f"linear_update of model {self.name!r} must be a function or None")
+        if self.trial_loop == "associative" and self.linear_update is None:
+            raise ValueError(f"trial_loop='associative' needs a model with linear_update; {self.name!r} has none")
         if self.latents is not None and not callable(self.latents):
             raise TypeError(f"latents of model {self.name!r} must be a function or None")
 
@@ -335,6 +360,7 @@ class Model:
             return inner_type(**{field_name(old): getattr(p, field_name(new)) for old, new in new_of.items()})
 
         init_state, policy, update, latents = self.init_state, self.policy, self.update, self.latents
+        linear = self.linear_update
         return dataclasses.replace(
             self,
             name=name or self.name,
@@ -343,6 +369,7 @@ class Model:
             policy=lambda s, p, t: policy(s, translate(p), t),
             update=lambda s, p, t: update(s, translate(p), t),
             latents=None if latents is None else (lambda s, p, t, n: latents(s, translate(p), t, n)),
+            linear_update=None if linear is None else (lambda p, t: linear(translate(p), t)),
             **changes,
         )
 

@@ -276,3 +276,75 @@ def test_keyword_parameter_names_reach_the_functions_with_an_underscore():
         renamed, renamed.make_params({"lambda": np.full(4, 0.3), "tau": np.full(4, 2.0)}), data.trials(model)
     )
     np.testing.assert_allclose(np.asarray(a), np.asarray(b))
+
+
+LINEAR_CASES = [n for n in CASE_NAMES if CASES[n].make_model().linear_update is not None]
+
+
+def test_plain_rescorla_wagner_declares_a_linear_update():
+    assert {"rescorla_wagner", "bandit2arm_delta"} <= set(LINEAR_CASES)
+
+
+@pytest.mark.parametrize("name", LINEAR_CASES)
+def test_linear_update_agrees_with_update(name, rng):
+    """``update(s) == decay * s + drive`` on every valid trial of the case's data, from random states."""
+    _, model, data = case_data(name, rng)
+    trials = data.trials(model)
+    params = random_params(model, rng, data.n_participants)
+    for i in range(data.n_participants):
+        p = model.make_params({k: jnp.asarray(v[i]) for k, v in params.items()})
+        for t in np.flatnonzero(data.arrays["valid"][i])[:15]:
+            trial = jax.tree_util.tree_map(lambda a, i=i, t=t: a[i, t], trials)
+            state = jax.tree_util.tree_map(
+                lambda s: s + jnp.asarray(rng.normal(size=s.shape)), model.init_state(model.n_options, p)
+            )
+            decay, drive = model.linear_update(p, trial)
+            affine = jax.tree_util.tree_map(lambda d, b, s: d * s + b, decay, drive, state)
+            for a, b in zip(
+                jax.tree_util.tree_leaves(affine), jax.tree_util.tree_leaves(model.update(state, p, trial)), strict=True
+            ):
+                np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", LINEAR_CASES)
+def test_associative_trial_loop_equals_the_scan(name, rng):
+    """``trial_loop="associative"``: the same log-likelihood (NumPy oracle), gradients and latents."""
+    import dataclasses
+
+    case, model, data = case_data(name, rng)
+    fast = dataclasses.replace(model, trial_loop="associative")
+    trials = data.trials(model)
+    raw = random_params(model, rng, data.n_participants)
+    params = model.make_params({k: jnp.asarray(v) for k, v in raw.items()})
+    ll = np.asarray(engine.log_likelihood(fast, params, trials))
+    np.testing.assert_allclose(ll, oracle_log_likelihood(case, model, raw, data.arrays), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ll, np.asarray(engine.log_likelihood(model, params, trials)), rtol=1e-10, atol=1e-12)
+
+    def total(m, p):
+        return engine.log_likelihood(m, p, trials).sum()
+
+    for a, b in zip(jax.tree_util.tree_leaves(jax.grad(total, argnums=1)(fast, params)),
+                    jax.tree_util.tree_leaves(jax.grad(total, argnums=1)(model, params)), strict=True):  # fmt: skip
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-10)
+    # a parameter with a value per trial (within-participant conditions)
+    name0 = model.param_names[0]
+    per_trial = params._replace(
+        **{name0: jnp.asarray(model.params[name0].constrain(rng.normal(size=trials.valid.shape)))}
+    )
+    np.testing.assert_allclose(
+        np.asarray(engine.log_likelihood(fast, per_trial, trials)),
+        np.asarray(engine.log_likelihood(model, per_trial, trials)),
+        rtol=1e-10, atol=1e-12,
+    )  # fmt: skip
+    for a, b in zip(jax.tree_util.tree_leaves(engine.latents(fast, params, trials)),
+                    jax.tree_util.tree_leaves(engine.latents(model, params, trials)), strict=True):  # fmt: skip
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-12)
+
+
+def test_trial_loop_is_checked():
+    import dataclasses
+
+    with pytest.raises(ValueError, match="trial_loop .* must be one of"):
+        dataclasses.replace(brl.models.rescorla_wagner(), trial_loop="parallel")
+    with pytest.raises(ValueError, match="needs a model with linear_update"):
+        dataclasses.replace(brl.models.prl_rp(), trial_loop="associative")

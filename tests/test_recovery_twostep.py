@@ -5,7 +5,6 @@ fitted with 2 chains x 200 warm-up + 200 draws. Measured correlations are in
 docs/recovery_twostep.md; the bars sit about 0.15 under them (one seed measured).
 """
 
-import sys
 
 import pytest
 
@@ -39,10 +38,15 @@ GROUPS = {"ts_par4": GROUP, "ts_par6": _STAGES, "ts_par7": {**_STAGES, "lambda_m
 THRESHOLDS = {"a": 0.75, "beta": 0.7, "pi": 0.75, "w": 0.45}
 
 
-def recover(seed=5, name="ts_par4"):
+def recover(seed=5, name="ts_par4", n_trials=150, n_participants=30):
     """Simulate (task and choices seeded by ``seed``), fit (seed 0) and compare: a ``Recovery``."""
     return parameter_recovery(
-        brl.models.get(name)(), brl.tasks.two_step(150, seed=seed), GROUPS[name], 30, simulation_seed=seed, **SETTINGS
+        brl.models.get(name)(),
+        brl.tasks.two_step(n_trials, seed=seed),
+        GROUPS[name],
+        n_participants,
+        simulation_seed=seed,
+        **SETTINGS,
     )
 
 
@@ -54,9 +58,16 @@ def test_ts_par4_participant_parameters_are_recovered():
         assert rec.table.loc[p, "r_shuffled"] < bar, p  # control: shuffled truth fails the bar
 
 
-if __name__ == "__main__":
-    for name in sys.argv[1:] or sorted(GROUPS):
-        rec = recover(name=name)
+if __name__ == "__main__":  # python tests/test_recovery_twostep.py [--trials N] [--participants N] [model ...]
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("models", nargs="*")
+    ap.add_argument("--trials", type=int, default=150)
+    ap.add_argument("--participants", type=int, default=30)
+    args = ap.parse_args()
+    for name in args.models or sorted(GROUPS):
+        rec = recover(name=name, n_trials=args.trials, n_participants=args.participants)
         for p, row in rec.table.iterrows():
             cells = [name, p, f"{row.r:.2f}", f"{row.r_shuffled:.2f}", f"{row.coverage:.2f}", f"{rec.seconds:.0f}"]
             print("| " + " | ".join(cells) + " |", flush=True)

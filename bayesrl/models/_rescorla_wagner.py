@@ -48,8 +48,13 @@ def rescorla_wagner(n_options: int = 2, *, beta_max: float = 5.0, initial_value:
     def update(state, p, trial):
         return QState(learning.delta_rule(state.q, trial.choice, trial.outcome, p.alpha))
 
+    def linear_update(p, trial):  # q -> (1 - alpha) q + alpha r on the chosen option
+        chosen = jnp.arange(n_options) == trial.choice
+        return QState(jnp.where(chosen, 1.0 - p.alpha, 1.0)), QState(jnp.where(chosen, p.alpha * trial.outcome, 0.0))
+
     return Model(
         name="rescorla_wagner",
+        linear_update=linear_update,
         params={"alpha": unit(), "beta": bounded(0.0, beta_max)},
         init_state=_init_q(initial_value),
         policy=lambda s, p, t: policies.softmax(s.q, p.beta),

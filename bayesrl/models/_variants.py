@@ -41,6 +41,8 @@ def _compose(model: Model, token: str, who: str, new_params: dict[str, Parameter
             f"{list(model.params)}); rename them first, e.g. model.renamed({{{clash[0]!r}: '{clash[0]}_base'}})"
         )
     kwargs = changes.pop("kwargs", {})
+    changes.setdefault("linear_update", None)  # the base's affine form does not describe the composed model
+    changes.setdefault("trial_loop", "scan")
     options = {"base": model.name, "base_options": dict(model.options), **kwargs} if model.options else {}
     description = changes.pop("what")
     return dataclasses.replace(

@@ -1,0 +1,122 @@
+"""Trial loop: ``lax.scan`` against ``lax.associative_scan`` for a model with a linear update.
+
+Times one compiled value-and-gradient of the whole hierarchical log density (what NUTS
+evaluates at every leapfrog step) of ``bandit2arm_delta`` (plain Rescorla-Wagner, which declares
+``linear_update``) with ``trial_loop="scan"`` and ``trial_loop="associative"``, data passed as
+arguments as in a fit, over a grid of participants x trials. Median of ``--reps`` timed batches
+after a warm-up call. Writes ``bench_trial_loop.md``/``.csv``: microseconds per gradient for both
+loops and their ratio; the rule in :data:`bayesrl.engine.ASSOCIATIVE_MIN_TRIALS_CPU` is read
+off this table.
+
+    python benchmarks/bench_trial_loop.py --out benchmarks/results [--x64] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def timed(f, reps):
+    """Median seconds of one call of ``f`` (batches sized to take about 0.2 s)."""
+    f()
+    t0 = time.perf_counter()
+    f()
+    one = max(time.perf_counter() - t0, 1e-6)
+    inner = max(1, int(0.2 / one))
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            f()
+        out.append((time.perf_counter() - t0) / inner)
+    return float(np.median(out))
+
+
+def gradient(model, n_p, n_t, seed=0):
+    """A compiled ``z -> value_and_grad(potential)(z)`` with the data as arguments, and a point ``z``."""
+    import jax
+    from numpyro.infer.util import initialize_model
+
+    from bayesrl import data as data_mod
+    from bayesrl.hierarchy import resolve_priors
+    from bayesrl.inference import model_of_data
+
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame({
+        "subjID": np.repeat(np.arange(n_p), n_t), "choice": rng.integers(1, 3, n_p * n_t),
+        "outcome": rng.integers(0, 2, n_p * n_t).astype(float),
+    })  # fmt: skip
+    trials = data_mod.prepare(table, model).trials(model)
+    fn, args = model_of_data(model, trials, resolve_priors(model, None))
+    info = initialize_model(jax.random.PRNGKey(0), fn, model_args=args, dynamic_args=True)
+
+    @jax.jit
+    def value_and_grad(z, args):
+        return jax.value_and_grad(info.potential_fn(*args))(z)
+
+    z = info.param_info.z
+    return lambda: jax.block_until_ready(value_and_grad(z, args))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--x64", action="store_true", help="float64 (default float32)")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--participants", default="1,5,20,200,1000", help="comma-separated")
+    ap.add_argument("--trials", default="100,200,500,1000,2000", help="comma-separated")
+    args = ap.parse_args(argv)
+
+    import jax
+
+    import bayesrl as brl
+
+    jax.config.update("jax_enable_x64", args.x64)
+    participants = [int(x) for x in args.participants.split(",")]
+    trials = [int(x) for x in args.trials.split(",")]
+    if args.quick:
+        participants, trials = [10], [50, 200]
+    base = brl.models.bandit2arm_delta()
+    rows = []
+    for n_p in participants:
+        for n_t in trials:
+            row = {"participants": n_p, "trials": n_t}
+            for loop in ("scan", "associative"):
+                f = gradient(dataclasses.replace(base, trial_loop=loop), n_p, n_t)
+                row[f"{loop}_us"] = timed(f, args.reps if not args.quick else 2) * 1e6
+            row["associative_over_scan"] = row["associative_us"] / row["scan_us"]
+            rows.append(row)
+            print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
+    table = pd.DataFrame(rows)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"bench_trial_loop{'_x64' if args.x64 else ''}{'_quick' if args.quick else ''}"
+    table.to_csv(out / f"{name}.csv", index=False)
+    show = table.round(3)
+    lines = ["| " + " | ".join(show.columns) + " |", "|" + "---|" * len(show.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in show.itertuples(index=False)]
+    text = (
+        f"# bench_trial_loop ({datetime.date.today()})\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, backend {jax.default_backend()}, "
+        f"Python {platform.python_version()}, jax {jax.__version__}, float{'64' if args.x64 else '32'}. "
+        "One compiled value-and-gradient of bandit2arm_delta's whole log density (microseconds, median of "
+        "timed batches); ratio below 1: the associative scan is faster.\n\n" + "\n".join(lines) + "\n"
+    )
+    (out / f"{name}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

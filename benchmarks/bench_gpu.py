@@ -1,7 +1,9 @@
 """GPU fit benchmark: the bench_fit table for workloads up to 10,000 participants x 200 trials.
 
 Runs on whatever device JAX finds (meant for one GPU; on a CPU use ``--quick`` to check the
-script). Workloads: the shipped example (20 x 100), then synthetic ``rescorla_wagner`` data
+script). ``--trial-loop associative`` fits with the associative-scan trial loop
+(``Model.trial_loop``; written to ``bench_gpu_associative.*``), to compare with the default
+``lax.scan`` on the same device. Workloads: the shipped example (20 x 100), then synthetic ``rescorla_wagner`` data
 sets of 200, 1000, 5000 and 10,000 participants x 200 trials (reversal bandit, simulated by
 bayesrl). Each is fitted with 4 chains vectorised on the one device (``chain_method=
 "vectorized"``; with several devices, ``--shard`` splits the participants over them instead),
@@ -19,6 +21,7 @@ time scaled by its size would pass it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -62,6 +65,10 @@ def main(argv=None) -> int:
     ap.add_argument("--shard", action="store_true", help="split participants over all devices")
     ap.add_argument("--budget", type=float, default=570.0, help="seconds; skip workloads that would pass it")
     ap.add_argument("--quick", action="store_true", help="20 x 100, 50 x 50 and 100 x 50 with 50 + 50 draws")
+    ap.add_argument(
+        "--trial-loop", default="scan", choices=("scan", "associative"),
+        help="the model's trial loop (Model.trial_loop): run both on a GPU to see which is faster there",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     settings = dict(num_warmup=args.warmup, num_samples=args.samples, num_chains=4)
     workloads = [("example 20 x 100", lambda: brl.datasets.load("bandit2arm"), 2000)]
@@ -73,10 +80,10 @@ def main(argv=None) -> int:
     device = f"{jax.devices()[0].device_kind} x {len(jax.devices())}"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_quick" if args.quick else "") + ("_associative" if args.trial_loop == "associative" else "")
     start_all = time.perf_counter()
     rows, last = [], None
-    model = brl.models.rescorla_wagner()
+    model = dataclasses.replace(brl.models.rescorla_wagner(), trial_loop=args.trial_loop)
     for label, make, size in workloads:
         elapsed = time.perf_counter() - start_all
         if last is not None and elapsed + last[0] * size / last[1] > args.budget:
@@ -113,7 +120,8 @@ def main(argv=None) -> int:
                 f"# bench_gpu ({datetime.date.today()})\n\n"
                 f"Device: {device}; host {platform.machine()}, {os.cpu_count()} CPU cores, Python "
                 f"{platform.python_version()}, jax {jax.__version__}, "
-                f"float{'64' if jax.config.jax_enable_x64 else '32'}. Settings: {settings}, rescorla_wagner, "
+                f"float{'64' if jax.config.jax_enable_x64 else '32'}. Settings: {settings}, rescorla_wagner "
+                f"(trial loop {args.trial_loop}), "
                 "seed 0; chains vectorised on the device unless sharded. `ms_per_iteration`: wall time per NUTS "
                 "iteration of the 4 chains together; `us_per_leapfrog_step`: per gradient step of one chain's "
                 "trajectory (4 chains in lockstep).\n\n"

@@ -1,12 +1,12 @@
 """Trial loop: ``lax.scan`` against ``lax.associative_scan`` for a model with a linear update.
 
-Times one compiled value-and-gradient of the whole hierarchical log density (what NUTS
-evaluates at every leapfrog step) of ``bandit2arm_delta`` (plain Rescorla-Wagner, which declares
-``linear_update``) with ``trial_loop="scan"`` and ``trial_loop="associative"``, data passed as
-arguments as in a fit, over a grid of participants x trials. Median of ``--reps`` timed batches
-after a warm-up call. Writes ``bench_trial_loop.md``/``.csv``: microseconds per gradient for both
-loops and their ratio; the rule in :data:`bayesrl.engine.ASSOCIATIVE_MIN_TRIALS_CPU` is read
-off this table.
+Times one value-and-gradient of the whole hierarchical log density (what NUTS evaluates at
+every leapfrog step) of ``bandit2arm_delta`` (plain Rescorla-Wagner, which declares
+``linear_update``) with ``trial_loop="scan"`` and ``trial_loop="associative"``, inside a
+compiled loop as NUTS runs it (``_timing.in_loop``), data passed as arguments as in a fit,
+over a grid of participants x trials; median of ``--reps`` timed calls after a warm-up call.
+Writes ``bench_trial_loop.md``/``.csv``: microseconds per gradient for both loops and their
+ratio (below 1: the associative scan is faster).
 
     python benchmarks/bench_trial_loop.py --out benchmarks/results [--x64] [--quick]
 """
@@ -19,31 +19,17 @@ import datetime
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-
-def timed(f, reps):
-    """Median seconds of one call of ``f`` (batches sized to take about 0.2 s)."""
-    f()
-    t0 = time.perf_counter()
-    f()
-    one = max(time.perf_counter() - t0, 1e-6)
-    inner = max(1, int(0.2 / one))
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            f()
-        out.append((time.perf_counter() - t0) / inner)
-    return float(np.median(out))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import in_loop  # noqa: E402
 
 
 def gradient(model, n_p, n_t, seed=0):
-    """A compiled ``z -> value_and_grad(potential)(z)`` with the data as arguments, and a point ``z``."""
+    """``value_and_grad(z, args)`` of the potential with the data as arguments, a point ``z`` and ``args``."""
     import jax
     from numpyro.infer.util import initialize_model
 
@@ -60,12 +46,10 @@ def gradient(model, n_p, n_t, seed=0):
     fn, args = model_of_data(model, trials, resolve_priors(model, None))
     info = initialize_model(jax.random.PRNGKey(0), fn, model_args=args, dynamic_args=True)
 
-    @jax.jit
     def value_and_grad(z, args):
         return jax.value_and_grad(info.potential_fn(*args))(z)
 
-    z = info.param_info.z
-    return lambda: jax.block_until_ready(value_and_grad(z, args))
+    return value_and_grad, info.param_info.z, args
 
 
 def main(argv=None) -> int:
@@ -93,8 +77,8 @@ def main(argv=None) -> int:
         for n_t in trials:
             row = {"participants": n_p, "trials": n_t}
             for loop in ("scan", "associative"):
-                f = gradient(dataclasses.replace(base, trial_loop=loop), n_p, n_t)
-                row[f"{loop}_us"] = timed(f, args.reps if not args.quick else 2) * 1e6
+                vg, z, data = gradient(dataclasses.replace(base, trial_loop=loop), n_p, n_t)
+                row[f"{loop}_us"] = in_loop(vg, z, data, args.reps if not args.quick else 2) * 1e6
             row["associative_over_scan"] = row["associative_us"] / row["scan_us"]
             rows.append(row)
             print({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}, flush=True)
@@ -110,8 +94,8 @@ def main(argv=None) -> int:
         f"# bench_trial_loop ({datetime.date.today()})\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, backend {jax.default_backend()}, "
         f"Python {platform.python_version()}, jax {jax.__version__}, float{'64' if args.x64 else '32'}. "
-        "One compiled value-and-gradient of bandit2arm_delta's whole log density (microseconds, median of "
-        "timed batches); ratio below 1: the associative scan is faster.\n\n" + "\n".join(lines) + "\n"
+        "One value-and-gradient of bandit2arm_delta's whole log density inside a compiled loop (microseconds, "
+        "median of timed calls); ratio below 1: the associative scan is faster.\n\n" + "\n".join(lines) + "\n"
     )
     (out / f"{name}.md").write_text(text)
     print(text)

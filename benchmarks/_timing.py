@@ -1,0 +1,59 @@
+"""Timing helpers shared by the gradient benchmarks."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def timed(f, reps):
+    """Median seconds of one call of ``f`` (batches sized to take about 0.2 s), after a warm-up call."""
+    f()
+    t0 = time.perf_counter()
+    f()
+    one = max(time.perf_counter() - t0, 1e-6)
+    inner = max(1, int(0.2 / one))
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            f()
+        out.append((time.perf_counter() - t0) / inner)
+    return float(np.median(out))
+
+
+def in_loop(value_and_grad, z, args, reps, target_s=0.2):
+    """Seconds per evaluation of ``value_and_grad(z, args)`` inside one compiled loop.
+
+    NUTS evaluates the gradient inside a compiled ``while`` loop, where no Python dispatch or
+    argument transfer happens between evaluations; timing single jitted calls from Python adds
+    tens of microseconds per call, which dominates small problems. Here ``k`` evaluations run in a
+    ``lax.fori_loop``, each at the point moved by the previous gradient (a dependency chain, as
+    between leapfrog steps, so nothing is hoisted out of the loop); ``k`` is chosen so one call
+    takes about ``target_s``. Returns the median over ``reps`` calls of (call time / k).
+    """
+    import jax
+    from jax import lax
+
+    def make(k):
+        @jax.jit
+        def run(z, args):
+            def body(i, carry):
+                total, z = carry
+                value, grad = value_and_grad(z, args)
+                z = jax.tree_util.tree_map(lambda a, g: a + 1e-6 * g, z, grad)
+                return total + value, z
+
+            return lax.fori_loop(0, k, body, (0.0, z))
+
+        return lambda: jax.block_until_ready(run(z, args))
+
+    probe = make(8)
+    probe()
+    t0 = time.perf_counter()
+    probe()
+    per = max((time.perf_counter() - t0) / 8, 1e-7)
+    k = int(min(max(target_s / per, 8), 20000))
+    f = make(k)
+    return timed(f, reps) / k

@@ -1,0 +1,396 @@
+"""Side-by-side fit benchmark: Stan (hBayesDM's program), a hand-written NumPyro model, and bayesrl.
+
+Every (peer, workload, repetition) runs in a fresh Python process with an empty private JAX
+compilation cache, so the first call includes compilation and the process's peak resident
+memory is that peer's. In each process the fit is run twice: the "first" call (with
+compilation; for Stan the C++ build is timed separately and not included) and the "second"
+call (compiled; a same-shaped refit). Figures per call: wall time, min bulk-ESS and min
+tail-ESS over every parameter (group and participant level, on the natural and unconstrained
+scales), min-ESS per second, divergences, mean leapfrog steps per iteration; per process: peak
+memory. The table gives medians over ``--repeats`` repetitions with [min, max].
+
+Peers
+-----
+stan     hBayesDM's ``bandit2arm_delta.stan`` (fetched with hBayesDM's sdist at run time, see
+         ``stan_agreement.py``), PyStan 3; skipped with a message when ``stan`` is not importable.
+numpyro  The model a user writes from NumPyro's documentation: non-centred hierarchical priors
+         (hBayesDM's), ``lax.scan`` over trials and ``vmap`` over participants, masked padding.
+bayesrl  ``brl.fit(brl.models.bandit2arm_delta(), table)``.
+
+Workloads: hBayesDM's 2-armed bandit example (20 x 100) when the sdist can be fetched, else the
+example shipped with bayesrl (same shape); synthetic 200 x 200 (and 1000 x 200 with
+``--large``) simulated by bayesrl from hBayesDM-like group values.
+
+    python benchmarks/bench_peers.py --out benchmarks/results            # full (hours on 2 cores)
+    python benchmarks/bench_peers.py --out /tmp/quick --quick            # check the script runs
+
+Run it in an environment with ``pip install -e '.[bench]'`` (PyStan, numba) for all peers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+PEERS = ("stan", "numpyro", "bayesrl")
+
+
+# --------------------------------------------------------------------------------------------
+# workloads: one hBayesDM-format table each (subjID, choice 1/2, outcome)
+
+
+def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
+    import bayesrl as brl
+
+    if name == "example":
+        try:
+            sys.path.insert(0, str(HERE))
+            from stan_agreement import hbayesdm_source
+
+            package = hbayesdm_source(hbayesdm_dir)
+            return pd.read_csv(package / "common" / "extdata" / "bandit2arm_exampleData.txt", sep="\t")
+        except Exception as err:  # no network / no pip: our own simulated example of the same shape
+            print(f"hBayesDM's example not available ({err}); using bayesrl's bandit2arm example", flush=True)
+            df = brl.datasets.load("bandit2arm")
+            return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
+    n_p, n_t = (int(x) for x in name.split("x"))
+    task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.7, 0.3], n_trials=n_t, every=50), reward=1.0, no_reward=0.0)
+    group = {"A_mu": -0.5, "A_sigma": 0.5, "tau_mu": -0.4, "tau_sigma": 0.4}
+    df = brl.simulate(brl.models.bandit2arm_delta(), group=group, n_participants=n_p, task=task, seed=7)
+    return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
+
+
+def padded(table: pd.DataFrame):
+    """(choice 0/1, outcome, valid), each shape (participant, trial), participants in file order."""
+    groups = [g for _, g in table.groupby("subjID", sort=False)]
+    n, t = len(groups), max(len(g) for g in groups)
+    choice, outcome, valid = np.zeros((n, t), int), np.zeros((n, t)), np.zeros((n, t), bool)
+    for i, g in enumerate(groups):
+        choice[i, : len(g)] = g["choice"].to_numpy() - 1
+        outcome[i, : len(g)] = g["outcome"].to_numpy()
+        valid[i, : len(g)] = True
+    return choice, outcome, valid
+
+
+# --------------------------------------------------------------------------------------------
+# the hand-written NumPyro baseline
+
+
+def numpyro_model(choice, outcome, valid):
+    """hBayesDM's bandit2arm_delta written as a NumPyro user would: non-centred, scan + vmap."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    def phi_approx(x):  # Stan's Phi_approx, as hBayesDM's program uses
+        return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
+
+    n = choice.shape[0]
+    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([2]).to_event(1))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([2]).to_event(1))
+    with numpyro.plate("participant", n):
+        a_pr = numpyro.sample("A_pr", dist.Normal(0.0, 1.0))
+        tau_pr = numpyro.sample("tau_pr", dist.Normal(0.0, 1.0))
+    a = numpyro.deterministic("A", phi_approx(mu_pr[0] + sigma[0] * a_pr))
+    tau = numpyro.deterministic("tau", phi_approx(mu_pr[1] + sigma[1] * tau_pr) * 5.0)
+
+    def one(a, tau, choice, outcome):
+        def step(ev, x):
+            c, o = x
+            logits = tau * ev
+            ev = ev.at[c].add(a * (o - ev[c]))
+            return ev, logits
+
+        _, logits = jax.lax.scan(step, jnp.zeros(2), (choice, outcome))
+        return logits
+
+    logits = jax.vmap(one)(a, tau, choice, outcome)
+    with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", choice.shape[1], dim=-1):
+        numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
+
+
+# --------------------------------------------------------------------------------------------
+# one process: two calls of one peer on one workload
+
+
+def min_ess(draws: dict) -> tuple[float, float]:
+    """Min bulk and tail ESS over every scalar of every variable; draws are (chain, draw, ...)."""
+    import arviz as az
+
+    bulk, tail = np.inf, np.inf
+    for x in draws.values():
+        x = np.asarray(x, dtype=float)
+        flat = x.reshape(x.shape[0], x.shape[1], -1)
+        for j in range(flat.shape[2]):
+            col = flat[:, :, j]
+            if np.ptp(col) == 0:
+                continue
+            bulk = min(bulk, float(az.ess(col, method="bulk")))
+            tail = min(tail, float(az.ess(col, method="tail")))
+    return bulk, tail
+
+
+def call_bayesrl(table, settings, seed):
+    import bayesrl as brl
+
+    t0 = time.perf_counter()
+    fit = brl.fit(brl.models.bandit2arm_delta(), table, seed=seed, progress_bar=False, check=False, **settings)
+    wall = time.perf_counter() - t0
+    post = fit.posterior
+    draws = {k: np.asarray(post[k]) for k in post.data_vars}
+    stats = fit.idata.sample_stats if hasattr(fit.idata, "sample_stats") else fit.idata["sample_stats"]
+    return wall, draws, int(np.asarray(stats["diverging"]).sum()), float(np.asarray(stats["n_steps"]).mean())
+
+
+def call_numpyro(table, settings, seed):
+    import jax
+    from numpyro.infer import MCMC, NUTS
+
+    choice, outcome, valid = padded(table)
+    t0 = time.perf_counter()
+    mcmc = MCMC(
+        NUTS(numpyro_model),
+        num_warmup=settings["num_warmup"],
+        num_samples=settings["num_samples"],
+        num_chains=settings["num_chains"],
+        chain_method="parallel",
+        progress_bar=False,
+    )
+    mcmc.run(jax.random.PRNGKey(seed), choice, outcome, valid, extra_fields=("diverging", "num_steps"))
+    draws = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
+    wall = time.perf_counter() - t0
+    extra = mcmc.get_extra_fields(group_by_chain=True)
+    return wall, draws, int(np.asarray(extra["diverging"]).sum()), float(np.asarray(extra["num_steps"]).mean())
+
+
+def call_stan(table, settings, seed, hbayesdm_dir, built={}):  # noqa: B006 - per-process build record
+    """One Stan fit of hBayesDM's program.
+
+    The C++ model is built on the first call (timed: ``built["build_s"]``, in a private httpstan
+    cache so it really compiles); each call builds the posterior again with its own seed, since
+    httpstan would otherwise return its cached fit of identical arguments.
+    """
+    import stan
+
+    sys.path.insert(0, str(HERE))
+    from stan_agreement import hbayesdm_source, modern_stan, stan_data
+
+    code = modern_stan((hbayesdm_source(hbayesdm_dir) / "common" / "stan_files" / "bandit2arm_delta.stan").read_text())
+    t0 = time.perf_counter()
+    posterior = stan.build(code, data=stan_data("bandit2arm_delta", table), random_seed=seed)
+    built.setdefault("build_s", time.perf_counter() - t0)
+    chains = settings["num_chains"]
+    t0 = time.perf_counter()
+    fit = posterior.sample(num_chains=chains, num_warmup=settings["num_warmup"], num_samples=settings["num_samples"])
+    wall = time.perf_counter() - t0
+    draws = {}
+    for name in ("mu_pr", "sigma", "A_pr", "tau_pr", "A", "tau"):
+        x = np.asarray(fit[name])  # (dims..., draws * chains), chain index fastest
+        x = x.reshape(x.shape[:-1] + (-1, chains))
+        draws[name] = np.moveaxis(np.moveaxis(x, -1, 0), -1, 1)  # (chain, draw, dims...)
+    div = int(np.asarray(fit["divergent__"]).sum())
+    steps = float(np.asarray(fit["n_leapfrog__"]).mean())
+    return wall, draws, div, steps
+
+
+def worker(args) -> None:
+    """Run inside a fresh process: print one JSON line per call."""
+    os.environ["BAYESRL_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-peers-cache-")
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bench-peers-httpstan-")  # Stan compiles afresh
+    if args.peer != "stan":
+        import jax
+
+        import bayesrl  # noqa: F401  (host devices for parallel chains, before JAX starts)
+
+        jax.config.update("jax_enable_x64", args.x64)
+        if args.peer == "numpyro":  # the same persistent cache as bayesrl gets: a fair second call
+            jax.config.update("jax_compilation_cache_dir", os.environ["BAYESRL_CACHE_DIR"])
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    table = pd.read_csv(args.table)
+    settings = json.loads(args.settings)
+    for k, call in enumerate(("first", "second")[: args.calls]):
+        if args.peer == "stan":
+            wall, draws, div, steps = call_stan(table, settings, args.seed + 1000 * k, args.hbayesdm)
+        elif args.peer == "numpyro":
+            wall, draws, div, steps = call_numpyro(table, settings, args.seed)
+        else:
+            wall, draws, div, steps = call_bayesrl(table, settings, args.seed)
+        bulk, tail = min_ess(draws)
+        row = {
+            "call": call, "wall_s": wall, "min_bulk_ess": bulk, "min_tail_ess": tail,
+            "min_ess_per_s": bulk / wall, "divergences": div, "leapfrog_steps": steps,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }  # fmt: skip
+        if args.peer == "stan":
+            row["stan_build_s"] = call_stan.__defaults__[0]["build_s"]
+        print("RESULT " + json.dumps(row), flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the driver
+
+
+def run_one(peer, table_path, settings, seed, x64, hbayesdm_dir, timeout, calls=2):
+    cmd = [sys.executable, __file__, "--worker", peer, "--table", str(table_path),
+           "--settings", json.dumps(settings), "--seed", str(seed), "--calls", str(calls)]  # fmt: skip
+    if x64:
+        cmd.append("--x64")
+    if hbayesdm_dir:
+        cmd += ["--hbayesdm", hbayesdm_dir]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"  {peer}: timed out after {timeout} s", flush=True)
+        return []
+    rows = [json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")]
+    if out.returncode != 0 or not rows:
+        print(f"  {peer} failed (exit {out.returncode}):\n{out.stderr[-3000:]}", flush=True)
+    return rows
+
+
+def summarise(raw: pd.DataFrame) -> pd.DataFrame:
+    """Median [min, max] over repetitions of each figure, per workload, peer and call."""
+    figures = ["wall_s", "min_bulk_ess", "min_tail_ess", "min_ess_per_s", "divergences", "leapfrog_steps",
+               "peak_rss_mb"]  # fmt: skip
+    rows = []
+    for (workload, peer, call), g in raw.groupby(["workload", "peer", "call"], sort=False):
+        row = {"workload": workload, "peer": peer, "call": call, "repeats": len(g)}
+        for f in figures:
+            v = g[f].to_numpy(dtype=float)
+            row[f] = f"{np.median(v):.4g} [{v.min():.4g}, {v.max():.4g}]" if len(v) > 1 else f"{v[0]:.4g}"
+        if "stan_build_s" in g and g["stan_build_s"].notna().any():
+            row["stan_build_s"] = f"{g['stan_build_s'].median():.0f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ratios(raw: pd.DataFrame) -> pd.DataFrame:
+    """Bayesrl's median min-ESS/s over each peer's, per workload (second calls; first where only those ran)."""
+    second = raw[raw.call == "second"]
+    use = pd.concat([second, raw[(raw.call == "first") & ~raw.workload.isin(second.workload)]])
+    med = use.groupby(["workload", "peer"], sort=False)["min_ess_per_s"].median()
+    rows = []
+    for workload in raw.workload.unique():
+        if (workload, "bayesrl") not in med:
+            continue
+        for peer in ("stan", "numpyro"):
+            if (workload, peer) in med:
+                rows.append(
+                    {
+                        "workload": workload,
+                        "bayesrl / " + peer: round(med[workload, "bayesrl"] / med[workload, peer], 2),
+                    }
+                )
+    return pd.DataFrame(rows).groupby("workload", sort=False).first().reset_index() if rows else pd.DataFrame()
+
+
+def markdown(table: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    lines += [
+        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in table.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--quick", action="store_true", help="tiny settings, one repetition: check the script runs")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--peers", default=",".join(PEERS))
+    ap.add_argument("--workloads", default="example,200x200")
+    ap.add_argument("--large", action="store_true", help="add the 1000 x 200 workload")
+    ap.add_argument("--x64", action="store_true", help="JAX peers in float64 (default float32)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--calls", type=int, default=2, choices=(1, 2),
+                    help="fits per process: 1 = only the first (with compilation), for large workloads")  # fmt: skip
+    ap.add_argument(
+        "--repeats-large",
+        type=int,
+        default=None,
+        help="repetitions for workloads other than the example (default --repeats)",
+    )
+    ap.add_argument("--hbayesdm", default=None, help="an unpacked hBayesDM sdist (else fetched with pip)")
+    ap.add_argument("--timeout", type=int, default=4 * 3600, help="seconds per process")
+    ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--peer", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--table", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--settings", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        args.peer = args.worker
+        worker(args)
+        return 0
+
+    settings = dict(num_warmup=1000, num_samples=1000, num_chains=4)
+    repeats = args.repeats
+    if args.quick:
+        settings, repeats = dict(num_warmup=100, num_samples=100, num_chains=4), 1
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    if "stan" in peers:
+        try:
+            import stan  # noqa: F401
+        except ImportError:
+            print("stan (PyStan 3) is not installed here: the Stan peer is skipped (pip install pystan)", flush=True)
+            peers.remove("stan")
+    workloads = [w.strip() for w in args.workloads.split(",") if w.strip()] + (["1000x200"] if args.large else [])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for workload in workloads:
+            table = workload_table(workload if not args.quick or workload == "example" else "20x50", args.hbayesdm)
+            path = Path(tmp) / f"{workload}.csv"
+            table.to_csv(path, index=False)
+            n_p, n_t = table.subjID.nunique(), table.groupby("subjID").size().max()
+            reps = repeats if workload == "example" or args.repeats_large is None else args.repeats_large
+            for rep in range(reps):
+                for peer in peers:
+                    print(f"{workload} ({n_p} x {n_t}) {peer} repetition {rep + 1}/{reps}", flush=True)
+                    for row in run_one(peer, path, settings, args.seed + rep, args.x64, args.hbayesdm, args.timeout,
+                                       args.calls):  # fmt: skip
+                        rows.append({"workload": f"{workload} ({n_p} x {n_t})", "peer": peer, "repeat": rep, **row})
+                        print(f"  {row}", flush=True)
+    raw = pd.DataFrame(rows)
+    suffix = "_quick" if args.quick else ""
+    raw.to_csv(out / f"bench_peers{suffix}_runs.csv", index=False)
+    summary = summarise(raw)
+    summary.to_csv(out / f"bench_peers{suffix}.csv", index=False)
+    import jax
+
+    header = (
+        f"# bench_peers ({datetime.date.today()})\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
+        f"jax {jax.__version__}; JAX peers in float{'64' if args.x64 else '32'}, 4 chains on 4 host devices "
+        f"(parallel); Stan (PyStan 3) runs its chains in parallel processes.\n"
+        f"Settings: {settings}, {repeats} repetitions (median [min, max]); model bandit2arm_delta (hBayesDM's "
+        "priors and transforms in all three). Min ESS over every parameter. `first`: fresh process, empty "
+        "compilation cache (Stan's C++ build is `stan_build_s`, not included in `wall_s`); `second`: same "
+        "process, same shapes.\n\n"
+    )
+    text = header + markdown(summary) + "\n"
+    ratio = ratios(raw)
+    if not ratio.empty:
+        text += "\nRatios of median min-ESS/s (second call; first call where only one ran), bayesrl over each peer:\n\n"
+        text += markdown(ratio) + "\n"
+    (out / f"bench_peers{suffix}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -143,8 +143,8 @@ def measure(sizes, reps, reference):
     rows = []
     for axis, n_p, n_t in sizes:
         row = {"axis": axis, "participants": n_p, "trials": n_t}
-        for name, (f, z, data) in potentials(n_p, n_t).items():
-            row[f"{name}_s"] = in_loop(f, z, data, reps)
+        for name, (f, z, model_args) in potentials(n_p, n_t).items():
+            row[f"{name}_s"] = in_loop(f, z, model_args, reps)
         if reference is not None:
             choice, outcome, valid = data(n_p, n_t)
             a, tau = np.full(n_p, 0.3), np.full(n_p, 2.0)

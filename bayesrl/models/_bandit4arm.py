@@ -18,6 +18,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from .. import learning
 from ..model import Model
 from ..transforms import Prior, bounded, unit
 from ._registry import register
@@ -63,8 +64,8 @@ def gain_loss_update(values, choice, target, alpha, forget):
     -------
     jax.Array, shape (option,)
     """
-    chosen = values[choice]
-    return ((1.0 - forget) * values).at[choice].set(chosen + alpha * (target - chosen))
+    value = learning.chosen(values, choice)
+    return learning.set_at((1.0 - forget) * values, choice, value + alpha * (target - value))
 
 
 def lapse_logits(logits, xi):
@@ -513,9 +514,10 @@ def kalman_filter_model(name, n_options, *, sigma_o, payoff, columns, citation) 
 
     def update(s, p, t):
         c = t.choice
-        gain = s.var[c] / (s.var[c] + obs_var)
-        mean = s.mean.at[c].add(gain * (payoff(t) - s.mean[c]))
-        var = s.var.at[c].multiply(1.0 - gain)
+        var_c = learning.chosen(s.var, c)
+        gain = var_c / (var_c + obs_var)
+        mean = learning.add_at(s.mean, c, gain * (payoff(t) - learning.chosen(s.mean, c)))
+        var = learning.set_at(s.var, c, var_c * (1.0 - gain))
         lam = p.lambda_
         return KalmanState(lam * mean + (1.0 - lam) * p.theta, lam**2 * var + p.sigmaD**2)
 

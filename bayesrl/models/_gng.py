@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from .. import learning
 from ..model import Model
 from ..transforms import Prior, positive, real, unit
 from ._bandit4arm import lapse_logits
@@ -99,10 +100,10 @@ def _gng_model(name, n_cues, params, *, bias, pavlovian, sensitivity, descriptio
         return PavlovianGoNoGoState(zeros, zeros, zeros) if pavlovian else GoNoGoState(zeros, zeros)
 
     def weights(s, p, cue):
-        w_go = s.q_go[cue] + bias(p)
+        w_go = learning.chosen(s.q_go, cue) + bias(p)
         if pavlovian:
-            w_go = w_go + p.pi * s.sv[cue]
-        return w_go, s.q_nogo[cue]
+            w_go = w_go + p.pi * learning.chosen(s.sv, cue)
+        return w_go, learning.chosen(s.q_nogo, cue)
 
     def policy(s, p, t):
         return go_nogo_logits(*weights(s, p, cue_index(t.cue, n_cues)), p.xi)
@@ -111,10 +112,11 @@ def _gng_model(name, n_cues, params, *, bias, pavlovian, sensitivity, descriptio
         cue = cue_index(t.cue, n_cues)
         target = sensitivity(p, t.outcome) * t.outcome
         go = t.choice == 1
-        q_go = s.q_go.at[cue].add(jnp.where(go, p.ep * (target - s.q_go[cue]), 0.0))
-        q_nogo = s.q_nogo.at[cue].add(jnp.where(go, 0.0, p.ep * (target - s.q_nogo[cue])))
+        q_go = learning.add_at(s.q_go, cue, jnp.where(go, p.ep * (target - learning.chosen(s.q_go, cue)), 0.0))
+        q_nogo = learning.add_at(s.q_nogo, cue, jnp.where(go, 0.0, p.ep * (target - learning.chosen(s.q_nogo, cue))))
         if pavlovian:
-            return PavlovianGoNoGoState(q_go, q_nogo, s.sv.at[cue].add(p.ep * (target - s.sv[cue])))
+            sv = learning.add_at(s.sv, cue, p.ep * (target - learning.chosen(s.sv, cue)))
+            return PavlovianGoNoGoState(q_go, q_nogo, sv)
         return GoNoGoState(q_go, q_nogo)
 
     def latents(s, p, t, n):

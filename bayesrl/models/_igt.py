@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from .. import learning
 from ..model import Model
 from ..transforms import Prior, bounded, real, unit
 from ._registry import register
@@ -128,8 +129,8 @@ def _pvl_model(name, *, payscale, decay, description, citation):
     def update(s, p, t):
         u = utility(p, t)
         if decay:  # every deck decays by A, the chosen one gains the utility
-            return DeckValues((p.A * s.ev).at[t.choice].add(u))
-        return DeckValues(s.ev.at[t.choice].add(p.A * (u - s.ev[t.choice])))
+            return DeckValues(learning.add_at(p.A * s.ev, t.choice, u))
+        return DeckValues(learning.add_at(s.ev, t.choice, p.A * (u - learning.chosen(s.ev, t.choice))))
 
     def latents(s, p, t, n):
         u, chosen = utility(p, t), s.ev[t.choice]
@@ -314,8 +315,8 @@ def igt_vpp(payscale: float = 100.0) -> Model:
     def update(s, p, t):
         x = net_outcome(t, payscale)
         u = prospect_utility(x, p.alpha, p.lambda_)
-        pers = (p.K * s.pers).at[t.choice].add(jnp.where(x >= 0, p.epP, p.epN))
-        ev = s.ev.at[t.choice].add(p.A * (u - s.ev[t.choice]))
+        pers = learning.add_at(p.K * s.pers, t.choice, jnp.where(x >= 0, p.epP, p.epN))
+        ev = learning.add_at(s.ev, t.choice, p.A * (u - learning.chosen(s.ev, t.choice)))
         return VPPState(ev, pers)
 
     def latents(s, p, t, n):
@@ -418,9 +419,10 @@ def igt_orl(payscale: float = 100.0) -> Model:
         a_own = jnp.where(gained, p.Arew, p.Apun)
         a_fictive = jnp.where(gained, p.Apun, p.Arew)
         ef = s.ef + a_fictive * (-sign / n_other - s.ef)
-        ef = ef.at[c].set(s.ef[c] + a_own * (sign - s.ef[c]))
-        ev = s.ev.at[c].add(a_own * (x - s.ev[c]))
-        pers = s.pers.at[c].set(1.0) / jnp.power(3.0, p.K)
+        ef_c = learning.chosen(s.ef, c)
+        ef = learning.set_at(ef, c, ef_c + a_own * (sign - ef_c))
+        ev = learning.add_at(s.ev, c, a_own * (x - learning.chosen(s.ev, c)))
+        pers = learning.set_at(s.pers, c, 1.0) / jnp.power(3.0, p.K)
         return ORLState(ev, ef, pers)
 
     def latents(s, p, t, n):

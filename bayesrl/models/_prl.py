@@ -73,10 +73,10 @@ def fictitious_update(ev, choice, outcome, eta_pos, eta_neg):
     jax.Array, shape (option,)
     """
     other = 1 - choice
-    pe = outcome - ev[choice]
-    pe_nc = -outcome - ev[other]
+    pe = outcome - learning.chosen(ev, choice)
+    pe_nc = -outcome - learning.chosen(ev, other)
     eta = jnp.where(pe >= 0, eta_pos, eta_neg)
-    return ev.at[choice].add(eta * pe).at[other].add(eta * pe_nc)
+    return learning.add_at(learning.add_at(ev, choice, eta * pe), other, eta * pe_nc)
 
 
 def reward_punishment_update(ev, choice, outcome, a_rew, a_pun):
@@ -119,10 +119,10 @@ def ewa_update(state, choice, outcome, phi, rho):
     -------
     EWAState
     """
-    ew_prev = state.ew[choice]
+    ew_prev = learning.chosen(state.ew, choice)
     ew_new = rho * ew_prev + 1.0
-    ev_new = (phi * ew_prev * state.ev[choice] + outcome) / ew_new
-    return EWAState(state.ev.at[choice].set(ev_new), state.ew.at[choice].set(ew_new))
+    ev_new = (phi * ew_prev * learning.chosen(state.ev, choice) + outcome) / ew_new
+    return EWAState(learning.set_at(state.ev, choice, ev_new), learning.set_at(state.ew, choice, ew_new))
 
 
 def indecision_logits(ev, beta, alpha=0.0):

@@ -41,6 +41,7 @@ from typing import NamedTuple
 
 import jax.numpy as jnp
 
+from .. import learning
 from ..model import Model, Stage
 from ..transforms import Prior, bounded, positive, unit
 from ._registry import register
@@ -94,11 +95,13 @@ def _ts_model(name, params, *, rates, temperatures, trace, trans_prob, descripti
 
     def update(s, p, t):
         alpha1, alpha2 = rates(p)
-        first, state, second = t.choice[0], t.choice[1] // 2, t.choice[1] % 2
-        q1 = s.q1.at[first].add(alpha1 * (s.q2[state, second] - s.q1[first]))
-        reached = s.q2[state, second] + alpha2 * (t.outcome - s.q2[state, second])
-        q1 = q1.at[first].add(trace(p) * alpha1 * (t.outcome - reached))
-        return TwoStepState(q1, s.q2.at[state, second].set(reached), first.astype(jnp.int32))
+        first, option = t.choice[0], t.choice[1]  # option = state * 2 + second-stage choice
+        q2 = s.q2.reshape(4)
+        value = learning.chosen(q2, option)
+        q1 = learning.add_at(s.q1, first, alpha1 * (value - learning.chosen(s.q1, first)))
+        reached = value + alpha2 * (t.outcome - value)
+        q1 = learning.add_at(q1, first, trace(p) * alpha1 * (t.outcome - reached))
+        return TwoStepState(q1, learning.set_at(q2, option, reached).reshape(2, 2), first.astype(jnp.int32))
 
     def latents(s, p, t, n):
         first, state, second = t.choice[0], t.choice[1] // 2, t.choice[1] % 2

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .. import policies
+from .. import learning, policies
 from ..model import Model
 from ..transforms import Parameter, bounded, real, unit
 from ._registry import register, register_variant
@@ -437,9 +437,10 @@ def rescorla_wagner_pearce_hall(n_options: int = 2, *, beta_max: float = 5.0, in
 
     def update(s, p, t):
         c = t.choice
-        pe = t.outcome - s.q[c]
-        q = s.q.at[c].add(p.kappa * s.associability[c] * pe)
-        assoc = s.associability.at[c].set(p.eta * jnp.abs(pe) + (1.0 - p.eta) * s.associability[c])
+        pe = t.outcome - learning.chosen(s.q, c)
+        assoc_c = learning.chosen(s.associability, c)
+        q = learning.add_at(s.q, c, p.kappa * assoc_c * pe)
+        assoc = learning.set_at(s.associability, c, p.eta * jnp.abs(pe) + (1.0 - p.eta) * assoc_c)
         return PearceHallState(q, assoc)
 
     def latents(s, p, t, n):

@@ -305,6 +305,11 @@ def ts_par7(trans_prob: float = 0.7) -> Model:
     - ``lambda``: eligibility trace, [0, 1], ``Phi_approx`` (``params.lambda_`` inside the model).
     {columns}
 
+    ``lambda`` is weakly identified: in parameter recovery (30 participants, 150 or 400 trials;
+    ``docs/recovery_twostep.md``) its estimates did not track the simulated values (r = -0.01
+    and 0.13) while trading off with ``a1`` and ``w``. Compare its posterior with its prior, or
+    fix it (``ts_par6`` is this model with ``lambda = 1``).
+
     References
     ----------
     {reference}

@@ -253,8 +253,8 @@ def associative_scan_trials(model, params, trials, emit):
     trial is a prefix composition computed in ``O(log trial)`` parallel steps instead of
     ``trial`` sequential ones; the policy and ``emit`` then run on all trials at once. The
     result equals :func:`scan_trials`'s up to floating-point rounding. It does more work
-    (``O(trial log trial)``) in fewer sequential steps: on 2 CPU cores its gradient took 0.6-3.0x
-    the scan's, faster only with a handful of participants (``benchmarks/bench_trial_loop.py``),
+    (``O(trial log trial)``) in fewer sequential steps: on 2 CPU cores its gradient was faster only
+    at 5 participants x 100 trials and 1.5-5.2x slower elsewhere (``benchmarks/bench_trial_loop.py``),
     so it is opt-in (``trial_loop="associative"``) where it measures faster.
 
     Parameters and returns as :func:`scan_trials`.

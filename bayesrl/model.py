@@ -195,7 +195,7 @@ class Model:
     trial_loop : {"scan", "associative"}, default "scan"
         The trial loop: a sequential ``lax.scan``, or, for a model with ``linear_update``, a
         parallel prefix (``lax.associative_scan``). On 2 CPU cores the associative scan was
-        faster only with a handful of participants (``benchmarks/bench_trial_loop.py``), so it
+        faster only at 5 participants x 100 trials (``benchmarks/bench_trial_loop.py``), so it
         is opt-in:
         ``dataclasses.replace(model, trial_loop="associative")`` where it measures faster.
 

@@ -239,7 +239,7 @@ def main(argv=None) -> int:
     table = measure(sizes, args.reps if not args.quick else 2, reference)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_x64" if args.x64 else "") + ("_quick" if args.quick else "")
     table.to_csv(out / f"bench_gradient{suffix}.csv", index=False)
     slopes = plot(table, out / f"bench_gradient{suffix}.png")
     show = table[[c for c in table.columns if c.endswith("_ns_per_trial") or c.endswith("_over_reference")

@@ -18,8 +18,8 @@ with the fitted slopes).
 
     python benchmarks/bench_gradient.py --out benchmarks/results [--quick] [--x64]
 
-numba is in the benchmark-only extra (``pip install -e '.[bench]'``, which adds PyStan too); without it the reference column
-is empty.
+numba is in the benchmark-only extra (``pip install -e '.[bench]'``, which adds PyStan too);
+without it the reference column is empty.
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ fitted with 2 chains x 200 warm-up + 200 draws. Measured correlations are in
 docs/recovery_twostep.md; the bars sit about 0.15 under them (one seed measured).
 """
 
-
 import pytest
 
 import bayesrl as brl

@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import markdown  # noqa: E402
+
 
 def one_by_one(model, task, n_participants, n_datasets, settings, seed):
     """``brl.fit`` on each SBC-style data set (group values drawn from the prior)."""
@@ -92,14 +95,12 @@ def main(argv=None) -> int:
     name = "bench_batch_quick" if args.quick else "bench_batch"
     table.to_csv(out / f"{name}.csv", index=False)
     show = table.round(2)
-    lines = ["| " + " | ".join(show.columns) + " |", "|" + "---|" * len(show.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in show.itertuples(index=False)]
     text = (
         f"# bench_batch ({datetime.date.today()})\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, backend {jax.default_backend()}, Python "
         f"{platform.python_version()}, jax {jax.__version__}, float32. {n} data sets of rescorla_wagner, 8 "
         f"participants x 40 trials, {settings['num_chains']} chains x ({settings['num_warmup']} + "
-        f"{settings['num_samples']}); `first` includes compilation.\n\n" + "\n".join(lines) + "\n"
+        f"{settings['num_samples']}); `first` includes compilation.\n\n" + markdown(show) + "\n"
     )
     (out / f"{name}.md").write_text(text)
     print(text)

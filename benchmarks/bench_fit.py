@@ -18,9 +18,11 @@ import argparse
 import datetime
 import os
 import platform
+import sys
 import tempfile
 import time
 import warnings
+from pathlib import Path
 
 # a private cache folder so the first call really compiles
 os.environ.setdefault("BAYESRL_CACHE_DIR", tempfile.mkdtemp(prefix="bayesrl-bench-cache-"))
@@ -31,6 +33,9 @@ import pandas as pd  # noqa: E402
 
 import bayesrl as brl  # noqa: E402
 from bayesrl import _arviz  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import markdown  # noqa: E402, F401  (bench_gpu imports it from here)
 
 
 def workloads():
@@ -47,12 +52,6 @@ def min_ess(fit):
     names = [v for v in fit.posterior.data_vars if not v.endswith("_group")]
     bulk, tail, rhat = _arviz.ess_rhat(fit.idata, names)
     return min(bulk.values()), min(tail.values()), max(rhat.values())
-
-
-def markdown(table: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main():

@@ -36,6 +36,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from _report import markdown  # noqa: E402
 from _timing import in_loop, timed  # noqa: E402
 
 
@@ -244,15 +245,13 @@ def main(argv=None) -> int:
     slopes = plot(table, out / f"bench_gradient{suffix}.png")
     show = table[[c for c in table.columns if c.endswith("_ns_per_trial") or c.endswith("_over_reference")
                   or c.endswith("_over_numpyro") or c in ("axis", "participants", "trials")]].round(2)  # fmt: skip
-    lines = ["| " + " | ".join(show.columns) + " |", "|" + "---|" * len(show.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in show.itertuples(index=False)]
     text = (
         f"# bench_gradient ({datetime.date.today()})\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
         f"jax {jax.__version__}, float{'64' if args.x64 else '32'} (the numba reference is float64). "
         "Time of one log-density value-and-gradient inside a compiled loop (the numba reference: one call), "
         "per trial.\n\n"
-        + "\n".join(lines)
+        + markdown(show)
         + "\n\nLog-log slopes of time against size: "
         + ", ".join(f"{label} vs {axis}: {s:.2f}" for (axis, label), s in slopes.items())
         + "\n"

@@ -44,6 +44,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import markdown  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 PEERS = ("stan", "numpyro", "bayesrl")
 
@@ -296,14 +299,6 @@ def ratios(raw: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows).groupby("workload", sort=False).first().reset_index() if rows else pd.DataFrame()
-
-
-def markdown(table: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += [
-        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in table.itertuples(index=False)
-    ]
-    return "\n".join(lines)
 
 
 def main(argv=None) -> int:

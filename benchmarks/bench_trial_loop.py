@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import markdown  # noqa: E402
 from _timing import in_loop  # noqa: E402
 
 
@@ -88,14 +89,12 @@ def main(argv=None) -> int:
     name = f"bench_trial_loop{'_x64' if args.x64 else ''}{'_quick' if args.quick else ''}"
     table.to_csv(out / f"{name}.csv", index=False)
     show = table.round(3)
-    lines = ["| " + " | ".join(show.columns) + " |", "|" + "---|" * len(show.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in show.itertuples(index=False)]
     text = (
         f"# bench_trial_loop ({datetime.date.today()})\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, backend {jax.default_backend()}, "
         f"Python {platform.python_version()}, jax {jax.__version__}, float{'64' if args.x64 else '32'}. "
         "One value-and-gradient of bandit2arm_delta's whole log density inside a compiled loop (microseconds, "
-        "median of timed calls); ratio below 1: the associative scan is faster.\n\n" + "\n".join(lines) + "\n"
+        "median of timed calls); ratio below 1: the associative scan is faster.\n\n" + markdown(show) + "\n"
     )
     (out / f"{name}.md").write_text(text)
     print(text)

@@ -65,6 +65,7 @@ def resume(fit: Fit, num_samples: int, *, seed=None, progress_bar=True, check=Tr
         state=state,
         design=fit.design,
         shards=shards if shards <= len(jax.devices()) else 1,  # fewer devices now: draws equal up to rounding
+        trial_length=sampler.get("padded_trials"),  # the first run's shape: the same draws as a longer run
     )
     elapsed = time.perf_counter() - start
     index = None if fit.design is None else fit.design.condition_index

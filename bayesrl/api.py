@@ -131,6 +131,7 @@ def fit(
     guide: str = "normal",
     num_steps: int = 10_000,
     learning_rate: float = 0.01,
+    bucket_trials: bool = True,
 ) -> Fit:
     """Fit a hierarchical model to a long table of trials with NUTS, SVI or MAP/Laplace.
 
@@ -224,6 +225,14 @@ def fit(
         what to change when it has not converged.
     learning_rate : float, default 0.01
         SVI only: Adam's step size.
+    bucket_trials : bool, default True
+        NUTS only: sample with the trial axis padded by masked trials to
+        :func:`bayesrl.data.trial_bucket` of the longest participant's count (100 stays 100,
+        97 to 100 give 100, 101 gives 104, 1000 gives 1024), so that a data set a few trials
+        longer or shorter reuses the compiled sampler instead of compiling again. The
+        posterior is the same (masked trials add nothing to the log density); the padded
+        length is recorded in ``fit.metadata["sampler"]["padded_trials"]``. False samples the
+        data's own length.
 
     Returns
     -------
@@ -289,6 +298,7 @@ def fit(
         reset=reset,
     )
     trials = dataset.trials(model)
+    padded = data_mod.trial_bucket(dataset.max_trials) if bucket_trials else dataset.max_trials
     shards = _participant_shards(wanted_devices, dataset.n_participants)
     key = _key(seed, rng_key)
 
@@ -308,9 +318,15 @@ def fit(
             max_tree_depth=max_tree_depth,
             progress_bar=progress_bar,
             shards=shards,
+            trial_length=padded,
             **common,
         )
-        settings = {"num_warmup": int(num_warmup), "num_samples": int(num_samples), "num_chains": int(num_chains)}
+        settings = {
+            "num_warmup": int(num_warmup),
+            "num_samples": int(num_samples),
+            "num_chains": int(num_chains),
+            "padded_trials": padded,
+        }
     elif method == "svi":
         samples, stats, info = approx.run_svi(
             model,

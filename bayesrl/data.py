@@ -81,12 +81,80 @@ class Dataset:
 
     def trials(self, model):
         """Build the ``trial`` NamedTuple for ``model``, each field shape (participant, trial)."""
-        import jax.numpy as jnp
+        import jax
 
         missing = [c for c in model.trial_type._fields if c not in self.arrays]
         if missing:
             raise DataError(f"model {model.name!r} needs columns {missing} that this data set lacks")
-        return model.trial_type(**{f: jnp.asarray(self.arrays[f]) for f in model.trial_type._fields})
+        # device_put, not jnp.asarray: a plain transfer (dtypes canonicalised as JAX's precision
+        # says), where jnp.asarray compiles a small program for every new shape
+        return model.trial_type(**{f: jax.device_put(self.arrays[f]) for f in model.trial_type._fields})
+
+
+def trial_bucket(n_trials: int) -> int:
+    """The padded trial-axis length a fit compiles for: ``n_trials`` rounded up a little.
+
+    Data sets whose longest participant differs by a few trials share one length, so they
+    share one compiled sampler. The length is the smallest multiple of
+    ``max(4, 2 ** (n_trials.bit_length() - 5))`` that is at least ``n_trials``: 100 stays
+    100 (97 to 100 all give 100), 101 gives 104, 200 stays 200, 1000 gives 1024. The extra
+    trials are masked, so they cost at most ``1/16`` more work and change no result.
+
+    Parameters
+    ----------
+    n_trials : int
+        The longest participant's trial count (``Dataset.max_trials``), at least 1.
+
+    Returns
+    -------
+    int
+        The bucketed length, ``n_trials <= length < n_trials + max(4, n_trials / 16)``.
+    """
+    n = int(n_trials)
+    if n < 1:
+        raise ValueError(f"n_trials must be at least 1, got {n_trials!r}")
+    step = max(4, 2 ** (n.bit_length() - 5))
+    return -(-n // step) * step
+
+
+def pad_trials(trials, length: int):
+    """Pad the trial axis (axis 1) of every field to ``length`` with masked trials.
+
+    The added trials carry zeros (``valid`` and ``block_start`` False), as :func:`prepare`
+    pads participants with fewer trials: no choice is observed on them and the learner's
+    state passes through unchanged, so every likelihood and gradient is that of the
+    unpadded data.
+
+    Parameters
+    ----------
+    trials : NamedTuple (or other pytree) of arrays, each shape (participant, trial, ...)
+    length : int
+        The new trial-axis length, at least the current one.
+
+    Returns
+    -------
+    The same structure, each array shape (participant, length, ...); ``trials`` itself when
+    it already has ``length`` trials.
+    """
+    import jax
+
+    leaves = jax.tree_util.tree_leaves(trials)
+    if not leaves:
+        return trials
+    n_t = leaves[0].shape[1]
+    if length < n_t:
+        raise ValueError(f"cannot pad {n_t} trials to {length}")
+    if length == n_t:
+        return trials
+
+    def pad(x):
+        # on the host (the data are small): jnp.pad would compile a program for each input shape
+        x = np.asarray(x)
+        widths = [(0, 0)] * x.ndim
+        widths[1] = (0, length - n_t)
+        return jax.device_put(np.pad(x, widths))
+
+    return jax.tree_util.tree_map(pad, trials)
 
 
 def read_table(data, sep: str | None = None) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from numpyro.infer import MCMC, NUTS, init_to_mean, init_to_median, init_to_unif
 from numpyro.infer.util import constrain_fn, find_valid_initial_params, potential_energy
 
 from . import engine
+from .data import pad_trials, trial_bucket
 from ._runtime import HOW_TO
 from .design import participant_arrays, trial_values, with_participant_arrays
 from .hierarchy import hierarchical_model
@@ -111,7 +112,7 @@ def _model_of_data(trials, design_arrays, *, model, priors, centered, design):
     return hierarchical_model(model, trials, priors, centered, with_participant_arrays(design, design_arrays))
 
 
-def model_of_data(model, trials, priors, centered=frozenset(), design=None):
+def model_of_data(model, trials, priors, centered=frozenset(), design=None, trial_length=None):
     """The hierarchical NumPyro model with the data as its arguments.
 
     Parameters
@@ -122,6 +123,10 @@ def model_of_data(model, trials, priors, centered=frozenset(), design=None):
     centered : iterable of str
         Parameters with centred participant-level sites.
     design : bayesrl.design.Design or None
+    trial_length : int, optional
+        Pad the trial axis of ``trials`` and of the design's ``condition_index`` arrays to this
+        length with masked trials (:func:`bayesrl.data.pad_trials`): the log density and its
+        gradient are unchanged, and data sets padded to one length share a compiled sampler.
 
     Returns
     -------
@@ -133,7 +138,14 @@ def model_of_data(model, trials, priors, centered=frozenset(), design=None):
     numpyro_model = functools.partial(
         _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design
     )
-    return numpyro_model, (trials, participant_arrays(design))
+    design_arrays = participant_arrays(design)
+    if trial_length is not None:
+        trials = pad_trials(trials, trial_length)
+        design_arrays = {
+            name: {f: pad_trials(a, trial_length) if f == "condition_index" else a for f, a in fields.items()}
+            for name, fields in design_arrays.items()
+        }
+    return numpyro_model, (trials, design_arrays)
 
 
 def _pmap_with_data(partial_map_fn):
@@ -342,6 +354,7 @@ def run_nuts(
     participants=None,
     state=None,
     shards=1,
+    trial_length=None,
 ):
     """Sample the hierarchical model with NUTS (``design``: a :class:`bayesrl.design.Design` or None).
 
@@ -366,6 +379,10 @@ def run_nuts(
         arrays are placed with ``NamedSharding(mesh, PartitionSpec("participant"))`` and passed
         to the compiled sampler as arguments, so XLA partitions the likelihood over devices.
         The chains are then vectorized (or sequential) on every device, never ``parallel``.
+    trial_length : int, optional
+        Sample with the trial axis padded to this length by masked trials (see
+        :func:`model_of_data`): the same posterior, and one compiled sampler for every data
+        set padded to the same shape (:func:`bayesrl.data.trial_bucket`).
 
     Returns
     -------
@@ -387,7 +404,7 @@ def run_nuts(
     # the data are arguments of the compiled sampler, not constants in it: fits of same-shaped
     # data compile the same program (served by JAX's persistent compilation cache), and with
     # shards > 1 the arrays keep their sharding
-    numpyro_model, model_args = model_of_data(model, trials, priors, centered, design)
+    numpyro_model, model_args = model_of_data(model, trials, priors, centered, design, trial_length)
     if shards > 1:
         model_args = place_participants(model_args, shards)
     if state is None:
@@ -535,5 +552,10 @@ def pointwise_log_likelihood(model, samples, trials, batch_size=64, condition_in
     first = samples[model.param_names[0]]
     n_c, n_d = first.shape[:2]
     flat = {k: jnp.asarray(samples[k]).reshape((n_c * n_d,) + samples[k].shape[2:]) for k in model.param_names}
-    out = np.asarray(_score_draws(model, flat, trials, dict(condition_index or {}), batch_size, by_stage))
+    # scored on the bucketed trial axis (one compiled program for data sets of nearby lengths),
+    # the padded trials dropped again: a trial's log-likelihood depends on earlier trials only
+    n_t = trials.valid.shape[1]
+    length = trial_bucket(n_t)
+    index = {k: pad_trials(v, length) for k, v in (condition_index or {}).items()}
+    out = np.asarray(_score_draws(model, flat, pad_trials(trials, length), index, batch_size, by_stage))[:, :, :n_t]
     return out.reshape((n_c, n_d) + out.shape[1:])

@@ -17,8 +17,8 @@ from numpyro.infer import MCMC, NUTS, init_to_mean, init_to_median, init_to_unif
 from numpyro.infer.util import constrain_fn, find_valid_initial_params, potential_energy
 
 from . import engine
-from .data import pad_trials, trial_bucket
 from ._runtime import HOW_TO
+from .data import pad_trials, trial_bucket
 from .design import participant_arrays, trial_values, with_participant_arrays
 from .hierarchy import hierarchical_model
 

@@ -6,10 +6,13 @@ folder) and each fits ``rescorla_wagner`` once:
 1. ``cold``: the shipped example (20 participants x 100 trials), nothing cached;
 2. ``same shape``: the example with its choices and outcomes shuffled (same participants and
    trial counts, other values);
-3. ``all cached``: the example again, whose every program is now cached.
+3. ``97 trials``: the example's first 97 trials per participant, a slightly different data set
+   that trial-count bucketing pads back to 100 trials (``brl.fit(..., bucket_trials=True)``);
+4. ``all cached``: the example again, whose every program is now cached.
 
-``same shape`` minus ``all cached`` is what a new data set of the same shape costs in
-compilation (target: under 2 s); ``cold`` minus ``all cached`` is the full compilation.
+``same shape`` (or ``97 trials``) minus ``all cached`` is what a new data set of the same
+(or a nearby) shape costs in compilation (target: under 2 s); ``cold`` minus ``all cached``
+is the full compilation.
 The table counts the cache entries each process added (0 for a full hit). Writes
 ``results/bench_compile.md`` and ``.csv``.
 
@@ -29,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CASES = ("cold", "same shape", "all cached")
+CASES = ("cold", "same shape", "97 trials", "all cached")
 
 
 def one_fit(case: str, draws: int) -> dict:
@@ -44,6 +47,8 @@ def one_fit(case: str, draws: int) -> dict:
         df = df.copy()
         df["choice"] = rng.permutation(df["choice"].to_numpy())
         df["outcome"] = rng.permutation(df["outcome"].to_numpy())
+    elif case == "97 trials":
+        df = df[df["trial"] <= 97]
     start = time.perf_counter()
     fit = brl.fit(
         brl.models.rescorla_wagner(), df, num_warmup=draws, num_samples=draws, seed=1, progress_bar=False, check=False
@@ -53,6 +58,8 @@ def one_fit(case: str, draws: int) -> dict:
 
     return {
         "seconds": seconds,
+        "trials": int(fit.data.max_trials),
+        "padded_trials": fit.metadata["sampler"]["padded_trials"],
         "chain_method": fit.metadata["sampler"]["chain_method"],
         "precision": "float64" if jax.config.jax_enable_x64 else "float32",
         "jax": jax.__version__,
@@ -93,7 +100,10 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ""
     table.to_csv(out_dir / f"bench_compile{suffix}.csv", index=False)
-    cols = ["case", "seconds", "over_all_cached_s", "new_cache_entries", "chain_method", "precision"]
+    cols = [
+        "case", "trials", "padded_trials", "seconds", "over_all_cached_s", "new_cache_entries", "chain_method",
+        "precision",
+    ]  # fmt: skip
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in table[cols].itertuples(index=False):
         lines.append("| " + " | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r) + " |")

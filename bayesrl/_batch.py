@@ -72,14 +72,14 @@ def _program(model, *settings):
     return _PROGRAMS[key]
 
 
-def _build_program(model, families, centered, num_warmup, num_samples, target_accept, max_tree_depth, sites):
+def _build_program(model, families, centered, num_warmup, num_samples, target_accept, max_tree_depth, sites, resets):
     families = dict(families)
 
     def numpyro_model(trials, numbers):
         priors = {
             p: Prior(mu_loc=v[0], mu_scale=v[1], sigma_scale=v[2], sigma_family=families[p]) for p, v in numbers.items()
         }
-        hierarchical_model(model, trials, priors, frozenset(centered))
+        hierarchical_model(model, trials, priors, frozenset(centered), resets=resets)
 
     kernel = NUTS(numpyro_model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
 
@@ -159,6 +159,7 @@ def sample_batch(
         float(target_accept),
         int(max_tree_depth),
         None if sites is None else tuple(sites),
+        bool(np.asarray(trials.block_start).any()),  # no block anywhere: the trial loop skips the reset
     )
     numbers = prior_numbers(priors)
     keys = jax.random.split(jax.random.PRNGKey(int(seed)), n_sets * num_chains)

@@ -130,7 +130,7 @@ def reset(model, params, state, trial):
     return _select(trial.block_start, model.init_state(model.n_options, params), state)
 
 
-def observe(model, params, state, trial):
+def observe(model, params, state, trial, resets=True):
     """Start of a trial: reset the state at a block start, then compute the logits.
 
     Parameters
@@ -139,6 +139,9 @@ def observe(model, params, state, trial):
     params : Params NamedTuple of scalars
     state : the model's State NamedTuple
     trial : Trial NamedTuple of scalars
+    resets : bool, default True
+        False leaves the reset out: for data where no trial starts a block
+        (``block_start`` all False), where it is the identity (see :func:`scan_trials`).
 
     Returns
     -------
@@ -147,7 +150,8 @@ def observe(model, params, state, trial):
     logits : jax.Array, shape (option,), or a tuple of per-stage logits
         ``policy``'s output (see :func:`score_logits`).
     """
-    state = reset(model, params, state, trial)
+    if resets:
+        state = reset(model, params, state, trial)
     return state, model.policy(state, params, trial)
 
 
@@ -191,7 +195,7 @@ def split_params(params):
     return params._replace(**{k: v[0] for k, v in per_trial.items()}), per_trial
 
 
-def scan_trials(model, params, trials, emit):
+def scan_trials(model, params, trials, emit, resets=True):
     """The trial loop: :func:`observe` then :func:`learn` over one participant's trials, observed choices fed in.
 
     Parameters
@@ -206,6 +210,12 @@ def scan_trials(model, params, trials, emit):
         trial, from the state the choice was made from, its logits (:func:`score_logits`: shape
         (option,), or (stage, option) for a staged model), the trial, the state after it and the
         trial's parameters (scalars).
+    resets : bool, default True
+        Whether any trial may start a block. False (a static promise that ``trials.block_start``
+        is all False) drops the per-trial reset, a select over the whole state forward and
+        backward, from the loop: about a quarter of the gradient's cost for
+        ``bandit2arm_delta`` at 200 x 200 (``benchmarks/README.md``). Wrong results if the
+        promise is broken.
 
     Returns
     -------
@@ -223,7 +233,7 @@ def scan_trials(model, params, trials, emit):
     def body(state, xs):
         trial, values = xs
         p = first._replace(**values)
-        state, logits_ = observe(model, p, state, trial)
+        state, logits_ = observe(model, p, state, trial, resets)
         new = learn(model, p, state, trial)
         return new, emit(state, score_logits(model, logits_, trial), trial, new, p)
 
@@ -289,7 +299,7 @@ def associative_scan_trials(model, params, trials, emit):
     return jax.vmap(one)(state, trials, after, p)
 
 
-def participant_logits(model, params, trials):
+def participant_logits(model, params, trials, resets=True):
     """Logits of one participant's trials, observed choices fed in.
 
     Parameters
@@ -297,13 +307,15 @@ def participant_logits(model, params, trials):
     model : bayesrl.Model
     params : Params NamedTuple of scalars (or (trial,) arrays, see :func:`scan_trials`)
     trials : Trial NamedTuple, each field shape (trial,)
+    resets : bool, default True
+        See :func:`scan_trials`.
 
     Returns
     -------
     jax.Array, shape (trial, option), or (trial, stage, option) for a staged model
         A staged model's are log-probabilities (:func:`score_logits`).
     """
-    return scan_trials(model, params, trials, lambda state, logits_, trial, new, p: logits_)
+    return scan_trials(model, params, trials, lambda state, logits_, trial, new, p: logits_, resets)
 
 
 def participant_latents(model, params, trials):
@@ -345,8 +357,8 @@ def participant_latents(model, params, trials):
     return scan_trials(model, params, trials, emit)
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def logits(model, params, trials):
+@functools.partial(jax.jit, static_argnums=0, static_argnames="resets")
+def logits(model, params, trials, resets=True):
     """Logits for every participant and trial (compiled once per model and shape).
 
     Parameters
@@ -354,13 +366,15 @@ def logits(model, params, trials):
     model : bayesrl.Model
     params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
+    resets : bool, default True
+        False when no trial starts a block (see :func:`scan_trials`).
 
     Returns
     -------
     jax.Array, shape (participant, trial, option), or (participant, trial, stage, option)
         for a staged model (log-probabilities, :data:`NOT_OFFERED` where an option is not offered).
     """
-    return jax.vmap(participant_logits, in_axes=(None, 0, 0))(model, params, trials)
+    return jax.vmap(functools.partial(participant_logits, model, resets=resets))(params, trials)
 
 
 @functools.partial(jax.jit, static_argnums=0)

@@ -78,7 +78,7 @@ def _scale(name, prior, d: ParamDesign):
     return sigma[jnp.asarray(d.sigma_index)]
 
 
-def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), design=None):
+def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), design=None, resets=True):
     """NumPyro model: group priors, participant parameters, choices.
 
     Sites per parameter ``p``: ``p_mu``, ``p_sigma`` (group, unconstrained scale), ``p_z``
@@ -104,6 +104,9 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
     centered : set of str
         Parameters to give a centred parameterisation.
     design : bayesrl.design.Design, optional
+    resets : bool, default True
+        False when no trial starts a block: the trial loop leaves out the reset
+        (:func:`bayesrl.engine.scan_trials`).
     """
     n_p, n_t = trials.valid.shape
     values = {}
@@ -135,7 +138,7 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
             numpyro.deterministic(f"{name}_group", spec.constrain(loc + jnp.concatenate([jnp.zeros(1), delta])))
     if design is not None:
         values = trial_values(values, design.condition_index)
-    logits = engine.logits(model, model.make_params(values), trials)
+    logits = engine.logits(model, model.make_params(values), trials, resets=resets)
     choice, valid = engine.observed_choices(model, trials)  # (participant, trial[, stage])
     with contextlib.ExitStack() as plates:
         names = ("participant", "trial", "stage")[: choice.ndim]

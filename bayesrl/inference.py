@@ -100,7 +100,7 @@ def place_participants(tree, shards: int):
     return jax.tree_util.tree_map(lambda a: jax.device_put(jnp.asarray(a), sharding), tree)
 
 
-def _model_of_data(trials, design_arrays, *, model, priors, centered, design):
+def _model_of_data(trials, design_arrays, *, model, priors, centered, design, resets=True):
     """:func:`hierarchical_model` with every participant-axis array as an argument.
 
     NumPyro (``jit_model_args=True``) passes ``trials`` and ``design_arrays``
@@ -109,7 +109,8 @@ def _model_of_data(trials, design_arrays, *, model, priors, centered, design):
     model closes over would be embedded in the program as constants (a new program per data
     set, whole on every device).
     """
-    return hierarchical_model(model, trials, priors, centered, with_participant_arrays(design, design_arrays))
+    design = with_participant_arrays(design, design_arrays)
+    return hierarchical_model(model, trials, priors, centered, design, resets=resets)
 
 
 def model_of_data(model, trials, priors, centered=frozenset(), design=None, trial_length=None):
@@ -131,12 +132,16 @@ def model_of_data(model, trials, priors, centered=frozenset(), design=None, tria
     Returns
     -------
     numpyro_model : callable
-        :func:`_model_of_data` with the model, priors, centred sites and design bound.
+        :func:`_model_of_data` with the model, priors, centred sites and design bound, and
+        ``resets=False`` when no trial of ``trials`` starts a block (read here, on the host:
+        the trial loop then leaves the per-trial reset out, see
+        :func:`bayesrl.engine.scan_trials`).
     model_args : tuple
         ``(trials, design_arrays)``: every array with a participant axis.
     """
+    resets = bool(np.asarray(trials.block_start).any())
     numpyro_model = functools.partial(
-        _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design
+        _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design, resets=resets
     )
     design_arrays = participant_arrays(design)
     if trial_length is not None:

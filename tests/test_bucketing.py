@@ -2,6 +2,8 @@
 gradient unchanged, nearby trial counts share one compiled sampler, and resuming keeps the
 padded shape."""
 
+import functools
+
 import jax
 import numpy as np
 import pytest
@@ -141,3 +143,30 @@ def test_bucketing_changes_no_draw_and_resume_keeps_the_padded_shape(tmp_path):
     np.testing.assert_allclose(resumed.posterior["alpha"].values, longer.posterior["alpha"].values, rtol=1e-8)
     assert not np.array_equal(resumed.posterior["alpha"].values[:, 10:], bucketed.posterior["alpha"].values)
     assert resumed.posterior["alpha"].shape == (2, 20, 5)
+
+
+def test_block_free_data_leave_the_reset_out_with_the_same_log_density():
+    model = brl.models.rescorla_wagner()
+    blocked = table()
+    free = blocked.drop(columns="block")
+    priors = resolve_priors(model, None)
+    for df, expected in ((blocked, True), (free, False)):
+        numpyro_model, _ = model_of_data(model, prepare(df, model).trials(model), priors)
+        assert numpyro_model.keywords["resets"] is expected
+    trials = prepare(free, model).trials(model)
+    numpyro_model, args = model_of_data(model, trials, priors)
+    _, start = find_initial_params(numpyro_model, args, jax.random.PRNGKey(0), 1)
+    params = {k: v[0] + 0.2 for k, v in start.items()}
+
+    def density(trials, resets):
+        m, a = model_of_data(model, trials, priors)
+        m = functools.partial(m.func, **{**m.keywords, "resets": resets})
+        return jax.value_and_grad(lambda p: potential_energy(m, a, {}, p))(params)
+
+    (with_value, with_grad), (without_value, without_grad) = density(trials, True), density(trials, False)
+    np.testing.assert_allclose(without_value, with_value, rtol=1e-12)
+    for k in params:
+        np.testing.assert_allclose(without_grad[k], with_grad[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    # control: where blocks do start, leaving the reset out changes the density
+    trials = prepare(blocked, model).trials(model)
+    assert abs(density(trials, True)[0] - density(trials, False)[0]) > 1e-3

@@ -35,6 +35,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -254,11 +255,16 @@ def run_one(peer, table_path, settings, seed, x64, hbayesdm_dir, timeout, calls=
         cmd.append("--x64")
     if hbayesdm_dir:
         cmd += ["--hbayesdm", hbayesdm_dir]
+    # own process group: on a timeout the worker's children (Stan's chain processes) go too
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         print(f"  {peer}: timed out after {timeout} s", flush=True)
         return []
+    out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     rows = [json.loads(line[7:]) for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     if out.returncode != 0 or not rows:
         print(f"  {peer} failed (exit {out.returncode}):\n{out.stderr[-3000:]}", flush=True)
@@ -360,6 +366,9 @@ def main(argv=None) -> int:
                                        args.calls):  # fmt: skip
                         rows.append({"workload": f"{workload} ({n_p} x {n_t})", "peer": peer, "repeat": rep, **row})
                         print(f"  {row}", flush=True)
+    if not rows:
+        print("no run finished: nothing to write", flush=True)
+        return 1
     raw = pd.DataFrame(rows)
     suffix = "_quick" if args.quick else ""
     raw.to_csv(out / f"bench_peers{suffix}_runs.csv", index=False)

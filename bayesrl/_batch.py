@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import NUTS
 
+from .engine import starts_blocks
 from .hierarchy import hierarchical_model
 from .inference import _EXTRA, pointwise_log_likelihood
 from .results import Fit, build_idata
@@ -159,7 +160,7 @@ def sample_batch(
         float(target_accept),
         int(max_tree_depth),
         None if sites is None else tuple(sites),
-        bool(np.asarray(trials.block_start).any()),  # no block anywhere: the trial loop skips the reset
+        starts_blocks(trials),  # no block anywhere: the trial loop skips the reset
     )
     numbers = prior_numbers(priors)
     keys = jax.random.split(jax.random.PRNGKey(int(seed)), n_sets * num_chains)

@@ -139,7 +139,7 @@ def model_of_data(model, trials, priors, centered=frozenset(), design=None, tria
     model_args : tuple
         ``(trials, design_arrays)``: every array with a participant axis.
     """
-    resets = bool(np.asarray(trials.block_start).any())
+    resets = engine.starts_blocks(trials)
     numpyro_model = functools.partial(
         _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design, resets=resets
     )

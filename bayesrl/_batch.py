@@ -105,6 +105,31 @@ def _build_program(model, families, centered, num_warmup, num_samples, target_ac
     return jax.jit(jax.vmap(lane, in_axes=(0, 0, None)))
 
 
+#: Data sets per compiled call on a CPU when ``batch_size`` is not given. A vectorised lane
+#: that finishes its trajectory waits for the slowest lane of its batch, so wide batches waste
+#: work: ``benchmarks/bench_batch.py`` (2 CPU cores, 32 SBC data sets of 8 x 40, 2 chains)
+#: fitted 211-227 data sets per minute with 2, 4 or 8 per batch, 185 with 16 and 144 with all
+#: 32 (one ``brl.fit`` after another: 50).
+CPU_BATCH_SIZE = 8
+
+
+def default_batch_size(n_sets: int) -> int:
+    """Data sets per compiled call when none is given: :data:`CPU_BATCH_SIZE` on a CPU, else all.
+
+    Parameters
+    ----------
+    n_sets : int
+        Data sets to fit.
+
+    Returns
+    -------
+    int
+        ``min(n_sets, CPU_BATCH_SIZE)`` when JAX's default backend is the CPU; ``n_sets`` on an
+        accelerator, whose parallel lanes are cheap (not measured here: no GPU was available).
+    """
+    return min(n_sets, CPU_BATCH_SIZE) if jax.default_backend() == "cpu" else n_sets
+
+
 def sample_batch(
     model,
     trials,
@@ -138,7 +163,8 @@ def sample_batch(
     sites : tuple of str, optional
         Posterior sites to keep (default all).
     batch_size : int, optional
-        Data sets per compiled call (the last batch is padded); default all at once.
+        Data sets per compiled call (the last batch is padded); default
+        :func:`default_batch_size`.
     progress : callable, optional
         Called with the number of data sets done after each batch.
 
@@ -150,7 +176,7 @@ def sample_batch(
         ``tree_depth`` as :func:`bayesrl.fit` stores them.
     """
     n_sets = int(np.shape(trials.choice)[0])
-    batch = n_sets if batch_size is None else max(1, min(int(batch_size), n_sets))
+    batch = default_batch_size(n_sets) if batch_size is None else max(1, min(int(batch_size), n_sets))
     program = _program(
         model,
         tuple(sorted((p, v.sigma_family) for p, v in priors.items())),

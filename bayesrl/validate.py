@@ -244,7 +244,9 @@ def model_recovery(
         NUTS settings of every fit. Each model is fitted to every data set at once: NUTS is
         vectorised over (data set, chain), each with its own adaptation.
     batch_size : int, optional
-        Data sets sampled together (default all); the progress bar advances per batch.
+        Data sets sampled together (default 8 on a CPU, all on an accelerator:
+        :func:`bayesrl._batch.default_batch_size`); the progress bar advances per batch. The
+        results do not depend on it.
     progress : bool, default True
         A progress bar over the fits.
     quiet : bool, default True
@@ -490,7 +492,9 @@ def sbc(
     num_warmup, num_samples, num_chains, seed, target_accept, max_tree_depth
         NUTS settings (chains vectorised); ``num_samples * num_chains >= n_draws``.
     batch_size : int, optional
-        Simulations fitted together (default all); the progress bar advances per batch.
+        Simulations fitted together (default 8 on a CPU, all on an accelerator:
+        :func:`bayesrl._batch.default_batch_size`); the progress bar advances per batch. The
+        results do not depend on it.
     progress : bool, default True
         A progress bar over the fits.
 

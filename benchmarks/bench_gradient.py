@@ -5,7 +5,9 @@ This script times that evaluation inside a compiled loop, as NUTS runs it (``_ti
 no Python dispatch between evaluations; median of ``--reps`` timed calls after a warm-up)
 for the 2-armed Rescorla-Wagner model (hBayesDM's ``bandit2arm_delta``) as data grow:
 
-- participants 50 -> 5000 at 200 trials, and trials 100 -> 2000 at 50 participants;
+- participants 50 -> 5000 at 200 trials, and trials 100 -> 2000 at 50 participants, plus
+  20 x 100 (axis ``example``: the shape of ``bench_peers.py``'s example, where the fixed cost
+  of each trial step weighs most; left out of the slopes);
 - three implementations: bayesrl's potential (the full hierarchical model NUTS samples), the
   hand-written NumPyro model of ``bench_peers.py`` (same priors), and the "physical limit": the
   likelihood and its gradient with respect to every participant's (A, tau) written by hand in
@@ -232,6 +234,7 @@ def main(argv=None) -> int:
         participants, trials = [10, 40], [50, 100]
     sizes = [("participants", n, 200 if not args.quick else 50) for n in participants]
     sizes += [("trials", 50 if not args.quick else 10, t) for t in trials]
+    sizes += [("example", 20, 100)]  # the shape of hBayesDM's example, bench_peers.py's first workload
     reference = rw_reference()
     if reference is None:
         print("numba is not installed: no compiled reference (pip install numba)", flush=True)

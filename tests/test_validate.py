@@ -1,3 +1,4 @@
+import jax
 import numpy as np
 
 import bayesrl as brl
@@ -185,3 +186,27 @@ def test_model_recovery_and_sbc_plots():
     (bars,) = axes[0].containers  # the histogram
     assert sum(p.get_height() for p in bars) == 4  # every simulation in one bin or another
     plt.close("all")
+
+
+def test_batched_fits_default_to_batches_of_eight_on_cpu_and_do_not_depend_on_the_batch_size():
+    from bayesrl import _batch
+    from bayesrl import data as data_mod
+    from bayesrl.hierarchy import resolve_priors
+    from bayesrl.validate import _split_datasets
+
+    assert jax.default_backend() == "cpu"  # the test tier runs on CPU
+    assert _batch.default_batch_size(3) == 3 and _batch.default_batch_size(100) == _batch.CPU_BATCH_SIZE == 8
+    group = {"alpha_mu": 0.0, "alpha_sigma": 0.2, "beta_mu": 0.5, "beta_sigma": 0.2}
+    sim = brl.simulate(RW, group=group, n_participants=2 * 10, task=TINY_TASK, seed=4)
+    prepared = [data_mod.prepare(df, RW) for df in _split_datasets(sim, 2, 10)]
+    trials = jax.tree_util.tree_map(lambda *a: np.stack(a), *[x.trials(RW) for x in prepared])
+    settings = dict(num_warmup=10, num_samples=10, num_chains=1, seed=5)
+    priors = resolve_priors(RW, None)
+    done = []
+    samples, stats = _batch.sample_batch(RW, trials, priors, progress=done.append, **settings)
+    assert done == [8, 10]  # two compiled calls, the second padded
+    again, again_stats = _batch.sample_batch(RW, trials, priors, batch_size=10, **settings)
+    for name in samples:
+        assert samples[name].shape[:3] == (10, 1, 10)
+        np.testing.assert_allclose(samples[name], again[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    np.testing.assert_array_equal(stats["n_steps"], again_stats["n_steps"])

@@ -11,15 +11,19 @@ memory. The table gives medians over ``--repeats`` repetitions with [min, max].
 
 Peers
 -----
-stan     hBayesDM's ``bandit2arm_delta.stan`` (fetched with hBayesDM's sdist at run time, see
-         ``stan_agreement.py``), PyStan 3; skipped with a message when ``stan`` is not importable.
+stan     hBayesDM's Stan program of the workload's model (fetched with hBayesDM's sdist at run
+         time, see ``stan_agreement.py``), PyStan 3; skipped with a message when ``stan`` is not
+         importable.
 numpyro  The model a user writes from NumPyro's documentation: non-centred hierarchical priors
          (hBayesDM's), ``lax.scan`` over trials and ``vmap`` over participants, masked padding.
-bayesrl  ``brl.fit(brl.models.bandit2arm_delta(), table)``.
+         Written for ``bandit2arm_delta`` and ``bandit4arm_4par`` (``NUMPYRO_MODELS``).
+bayesrl  ``brl.fit(brl.models.get(model)(), table)``.
 
-Workloads: hBayesDM's 2-armed bandit example (20 x 100) when the sdist can be fetched, else the
-example shipped with bayesrl (same shape); synthetic 200 x 200 (and 1000 x 200 with
-``--large``) simulated by bayesrl from hBayesDM-like group values.
+Workloads (model): ``example``, hBayesDM's 2-armed bandit example (20 x 100) when the sdist can
+be fetched, else the example shipped with bayesrl (same shape); ``PxT``, synthetic P x T data
+(200x200, and 1000x200 with ``--large``) simulated by bayesrl from hBayesDM-like group values
+(all ``bandit2arm_delta``); ``bandit4arm``, hBayesDM's 4-armed gain/loss example (10 x 200,
+``bandit4arm_4par``; needs the sdist).
 
     python benchmarks/bench_peers.py --out benchmarks/results            # full (hours on 2 cores)
     python benchmarks/bench_peers.py --out /tmp/quick --quick            # check the script runs
@@ -50,6 +54,14 @@ from _report import markdown  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PEERS = ("stan", "numpyro", "bayesrl")
+#: hBayesDM model fitted on each named workload (synthetic ``PxT`` workloads: bandit2arm_delta)
+WORKLOAD_MODELS = {"example": "bandit2arm_delta", "bandit4arm": "bandit4arm_4par"}
+#: each model's participant-level parameters, as hBayesDM's Stan program names them
+STAN_PARAMS = {"bandit2arm_delta": ("A", "tau"), "bandit4arm_4par": ("Arew", "Apun", "R", "P")}
+
+
+def workload_model(name: str) -> str:
+    return WORKLOAD_MODELS.get(name, "bandit2arm_delta")
 
 
 # --------------------------------------------------------------------------------------------
@@ -70,6 +82,13 @@ def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
             print(f"hBayesDM's example not available ({err}); using bayesrl's bandit2arm example", flush=True)
             df = brl.datasets.load("bandit2arm")
             return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
+    if name == "bandit4arm":  # no fallback: hBayesDM's file or nothing
+        sys.path.insert(0, str(HERE))
+        from stan_agreement import hbayesdm_source
+
+        return pd.read_csv(
+            hbayesdm_source(hbayesdm_dir) / "common" / "extdata" / "bandit4arm_exampleData.txt", sep="\t"
+        )
     n_p, n_t = (int(x) for x in name.split("x"))
     task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.7, 0.3], n_trials=n_t, every=50), reward=1.0, no_reward=0.0)
     group = {"A_mu": -0.5, "A_sigma": 0.5, "tau_mu": -0.4, "tau_sigma": 0.4}
@@ -77,16 +96,18 @@ def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
     return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
 
 
-def padded(table: pd.DataFrame):
-    """(choice 0/1, outcome, valid), each shape (participant, trial), participants in file order."""
+def padded(table: pd.DataFrame, columns=("outcome",)):
+    """(choice from 0, *columns, valid), each shape (participant, trial), participants in file order."""
     groups = [g for _, g in table.groupby("subjID", sort=False)]
     n, t = len(groups), max(len(g) for g in groups)
-    choice, outcome, valid = np.zeros((n, t), int), np.zeros((n, t)), np.zeros((n, t), bool)
+    choice, valid = np.zeros((n, t), int), np.zeros((n, t), bool)
+    values = [np.zeros((n, t)) for _ in columns]
     for i, g in enumerate(groups):
         choice[i, : len(g)] = g["choice"].to_numpy() - 1
-        outcome[i, : len(g)] = g["outcome"].to_numpy()
+        for out, column in zip(values, columns, strict=True):
+            out[i, : len(g)] = g[column].to_numpy()
         valid[i, : len(g)] = True
-    return choice, outcome, valid
+    return (choice, *values, valid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -127,6 +148,55 @@ def numpyro_model(choice, outcome, valid):
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
 
 
+def gain_loss_logits(arew, apun, r, p, choice, gain, loss):
+    """One participant's logits under hBayesDM's bandit4arm_4par, written as a NumPyro user would."""
+    import jax
+    import jax.numpy as jnp
+
+    def step(carry, x):
+        qr, qp = carry
+        c, gain_t, loss_t = x
+        logits = qr + qp
+        pe_r = r * gain_t - qr[c]
+        pe_p = p * loss_t - qp[c]
+        qr_new = ((1.0 - arew) * qr).at[c].set(qr[c] + arew * pe_r)  # unchosen arms: fictive update to 0
+        qp_new = ((1.0 - apun) * qp).at[c].set(qp[c] + apun * pe_p)
+        return (qr_new, qp_new), logits
+
+    _, logits = jax.lax.scan(step, (jnp.zeros(4), jnp.zeros(4)), (choice, gain, -jnp.abs(loss)))
+    return logits
+
+
+def numpyro_model_4arm(choice, gain, loss, valid):
+    """hBayesDM's bandit4arm_4par written as a NumPyro user would: non-centred, scan + vmap."""
+    import jax
+    import numpyro
+    import numpyro.distributions as dist
+
+    def phi_approx(x):
+        return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
+
+    n = choice.shape[0]
+    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([4]).to_event(1))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([4]).to_event(1))
+    with numpyro.plate("participant", n):
+        raw = [numpyro.sample(f"{k}_pr", dist.Normal(0.0, 1.0)) for k in ("Arew", "Apun", "R", "P")]
+    arew = numpyro.deterministic("Arew", phi_approx(mu_pr[0] + sigma[0] * raw[0]))
+    apun = numpyro.deterministic("Apun", phi_approx(mu_pr[1] + sigma[1] * raw[1]))
+    r = numpyro.deterministic("R", phi_approx(mu_pr[2] + sigma[2] * raw[2]) * 30.0)
+    p = numpyro.deterministic("P", phi_approx(mu_pr[3] + sigma[3] * raw[3]) * 30.0)
+    logits = jax.vmap(gain_loss_logits)(arew, apun, r, p, choice, gain, loss)
+    with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", choice.shape[1], dim=-1):
+        numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
+
+
+#: each model's hand-written NumPyro model and the table columns it reads besides ``choice``
+NUMPYRO_MODELS = {
+    "bandit2arm_delta": (numpyro_model, ("outcome",)),
+    "bandit4arm_4par": (numpyro_model_4arm, ("gain", "loss")),
+}
+
+
 # --------------------------------------------------------------------------------------------
 # one process: two calls of one peer on one workload
 
@@ -148,11 +218,11 @@ def min_ess(draws: dict) -> tuple[float, float]:
     return bulk, tail
 
 
-def call_bayesrl(table, settings, seed):
+def call_bayesrl(table, settings, seed, model="bandit2arm_delta"):
     import bayesrl as brl
 
     t0 = time.perf_counter()
-    fit = brl.fit(brl.models.bandit2arm_delta(), table, seed=seed, progress_bar=False, check=False, **settings)
+    fit = brl.fit(brl.models.get(model)(), table, seed=seed, progress_bar=False, check=False, **settings)
     wall = time.perf_counter() - t0
     post = fit.posterior
     draws = {k: np.asarray(post[k]) for k in post.data_vars}
@@ -160,28 +230,29 @@ def call_bayesrl(table, settings, seed):
     return wall, draws, int(np.asarray(stats["diverging"]).sum()), float(np.asarray(stats["n_steps"]).mean())
 
 
-def call_numpyro(table, settings, seed):
+def call_numpyro(table, settings, seed, model="bandit2arm_delta"):
     import jax
     from numpyro.infer import MCMC, NUTS
 
-    choice, outcome, valid = padded(table)
+    fn, columns = NUMPYRO_MODELS[model]
+    arrays = padded(table, columns)
     t0 = time.perf_counter()
     mcmc = MCMC(
-        NUTS(numpyro_model),
+        NUTS(fn),
         num_warmup=settings["num_warmup"],
         num_samples=settings["num_samples"],
         num_chains=settings["num_chains"],
         chain_method="parallel",
         progress_bar=False,
     )
-    mcmc.run(jax.random.PRNGKey(seed), choice, outcome, valid, extra_fields=("diverging", "num_steps"))
+    mcmc.run(jax.random.PRNGKey(seed), *arrays, extra_fields=("diverging", "num_steps"))
     draws = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     wall = time.perf_counter() - t0
     extra = mcmc.get_extra_fields(group_by_chain=True)
     return wall, draws, int(np.asarray(extra["diverging"]).sum()), float(np.asarray(extra["num_steps"]).mean())
 
 
-def call_stan(table, settings, seed, hbayesdm_dir, built={}):  # noqa: B006 - per-process build record
+def call_stan(table, settings, seed, hbayesdm_dir, model="bandit2arm_delta", built={}):  # noqa: B006
     """One Stan fit of hBayesDM's program.
 
     The C++ model is built on the first call (timed: ``built["build_s"]``, in a private httpstan
@@ -191,18 +262,20 @@ def call_stan(table, settings, seed, hbayesdm_dir, built={}):  # noqa: B006 - pe
     import stan
 
     sys.path.insert(0, str(HERE))
-    from stan_agreement import hbayesdm_source, modern_stan, stan_data
+    from stan_agreement import _patient_stanc, hbayesdm_source, modern_stan, stan_data
 
-    code = modern_stan((hbayesdm_source(hbayesdm_dir) / "common" / "stan_files" / "bandit2arm_delta.stan").read_text())
+    _patient_stanc()
+    code = modern_stan((hbayesdm_source(hbayesdm_dir) / "common" / "stan_files" / f"{model}.stan").read_text())
     t0 = time.perf_counter()
-    posterior = stan.build(code, data=stan_data("bandit2arm_delta", table), random_seed=seed)
+    posterior = stan.build(code, data=stan_data(model, table), random_seed=seed)
     built.setdefault("build_s", time.perf_counter() - t0)
     chains = settings["num_chains"]
     t0 = time.perf_counter()
     fit = posterior.sample(num_chains=chains, num_warmup=settings["num_warmup"], num_samples=settings["num_samples"])
     wall = time.perf_counter() - t0
     draws = {}
-    for name in ("mu_pr", "sigma", "A_pr", "tau_pr", "A", "tau"):
+    params = STAN_PARAMS[model]
+    for name in ("mu_pr", "sigma", *(f"{p}_pr" for p in params), *params):
         x = np.asarray(fit[name])  # (dims..., draws * chains), chain index fastest
         x = x.reshape(x.shape[:-1] + (-1, chains))
         draws[name] = np.moveaxis(np.moveaxis(x, -1, 0), -1, 1)  # (chain, draw, dims...)
@@ -228,11 +301,11 @@ def worker(args) -> None:
     settings = json.loads(args.settings)
     for k, call in enumerate(("first", "second")[: args.calls]):
         if args.peer == "stan":
-            wall, draws, div, steps = call_stan(table, settings, args.seed + 1000 * k, args.hbayesdm)
+            wall, draws, div, steps = call_stan(table, settings, args.seed + 1000 * k, args.hbayesdm, args.model)
         elif args.peer == "numpyro":
-            wall, draws, div, steps = call_numpyro(table, settings, args.seed)
+            wall, draws, div, steps = call_numpyro(table, settings, args.seed, args.model)
         else:
-            wall, draws, div, steps = call_bayesrl(table, settings, args.seed)
+            wall, draws, div, steps = call_bayesrl(table, settings, args.seed, args.model)
         bulk, tail = min_ess(draws)
         row = {
             "call": call, "wall_s": wall, "min_bulk_ess": bulk, "min_tail_ess": tail,
@@ -240,7 +313,7 @@ def worker(args) -> None:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }  # fmt: skip
         if args.peer == "stan":
-            row["stan_build_s"] = call_stan.__defaults__[0]["build_s"]
+            row["stan_build_s"] = call_stan.__defaults__[-1]["build_s"]
         print("RESULT " + json.dumps(row), flush=True)
 
 
@@ -248,8 +321,8 @@ def worker(args) -> None:
 # the driver
 
 
-def run_one(peer, table_path, settings, seed, x64, hbayesdm_dir, timeout, calls=2):
-    cmd = [sys.executable, __file__, "--worker", peer, "--table", str(table_path),
+def run_one(peer, table_path, settings, seed, x64, hbayesdm_dir, timeout, calls=2, model="bandit2arm_delta"):
+    cmd = [sys.executable, __file__, "--worker", peer, "--table", str(table_path), "--model", model,
            "--settings", json.dumps(settings), "--seed", str(seed), "--calls", str(calls)]  # fmt: skip
     if x64:
         cmd.append("--x64")
@@ -331,6 +404,7 @@ def main(argv=None) -> int:
     ap.add_argument("--peer", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--table", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--settings", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--model", default="bandit2arm_delta", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         args.peer = args.worker
@@ -354,17 +428,27 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for workload in workloads:
-            table = workload_table(workload if not args.quick or workload == "example" else "20x50", args.hbayesdm)
+            model = workload_model(workload)
+            quick_ok = workload in WORKLOAD_MODELS
+            try:
+                table = workload_table(workload if not args.quick or quick_ok else "20x50", args.hbayesdm)
+            except Exception as err:  # bandit4arm without hBayesDM's sdist
+                print(f"{workload}: data not available ({err}); skipped", flush=True)
+                continue
             path = Path(tmp) / f"{workload}.csv"
             table.to_csv(path, index=False)
             n_p, n_t = table.subjID.nunique(), table.groupby("subjID").size().max()
             reps = repeats if workload == "example" or args.repeats_large is None else args.repeats_large
             for rep in range(reps):
                 for peer in peers:
+                    if peer == "numpyro" and model not in NUMPYRO_MODELS:
+                        print(f"{workload}: no hand-written NumPyro model of {model}; skipped", flush=True)
+                        continue
                     print(f"{workload} ({n_p} x {n_t}) {peer} repetition {rep + 1}/{reps}", flush=True)
                     for row in run_one(peer, path, settings, args.seed + rep, args.x64, args.hbayesdm, args.timeout,
-                                       args.calls):  # fmt: skip
-                        rows.append({"workload": f"{workload} ({n_p} x {n_t})", "peer": peer, "repeat": rep, **row})
+                                       args.calls, model):  # fmt: skip
+                        rows.append({"workload": f"{workload} ({n_p} x {n_t})", "model": model, "peer": peer,
+                                     "repeat": rep, **row})  # fmt: skip
                         print(f"  {row}", flush=True)
     if not rows:
         print("no run finished: nothing to write", flush=True)
@@ -381,10 +465,11 @@ def main(argv=None) -> int:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
         f"jax {jax.__version__}; JAX peers in float{'64' if args.x64 else '32'}, 4 chains on 4 host devices "
         f"(parallel); Stan (PyStan 3) runs its chains in parallel processes.\n"
-        f"Settings: {settings}, {repeats} repetitions (median [min, max]); model bandit2arm_delta (hBayesDM's "
-        "priors and transforms in all three). Min ESS over every parameter. `first`: fresh process, empty "
-        "compilation cache (Stan's C++ build is `stan_build_s`, not included in `wall_s`); `second`: same "
-        "process, same shapes.\n\n"
+        f"Settings: {settings}, {repeats} repetitions (median [min, max]); models: "
+        + ", ".join(f"{w} {m}" for w, m in raw.groupby("workload", sort=False)["model"].first().items())
+        + " (hBayesDM's priors and transforms in every peer). Min ESS over every parameter. `first`: fresh "
+        "process, empty compilation cache (Stan's C++ build is `stan_build_s`, not included in `wall_s`); "
+        "`second`: same process, same shapes.\n\n"
     )
     text = header + markdown(summary) + "\n"
     ratio = ratios(raw)

@@ -190,6 +190,35 @@ def numpyro_model_4arm(choice, gain, loss, valid):
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
 
 
+def check_gain_loss_logits(table: pd.DataFrame, seed: int = 0) -> float:
+    """Max difference of :func:`gain_loss_logits`'s log-probabilities from bayesrl's, on ``table``.
+
+    Random participant parameters; every valid trial. Raises when they differ by more than
+    1e-4 (float32), so a wrong hand-written baseline never reaches a table.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    import bayesrl as brl
+    from bayesrl import data as data_mod
+    from bayesrl import engine
+
+    model = brl.models.bandit4arm_4par()
+    choice, gain, loss, valid = padded(table, ("gain", "loss"))
+    rng = np.random.default_rng(seed)
+    n = choice.shape[0]
+    values = {"Arew": rng.uniform(0.1, 0.9, n), "Apun": rng.uniform(0.1, 0.9, n), "R": rng.uniform(1, 20, n),
+              "P": rng.uniform(1, 20, n)}  # fmt: skip
+    params = model.make_params({k: jnp.asarray(v) for k, v in values.items()})
+    ours = jax.nn.log_softmax(engine.logits(model, params, data_mod.prepare(table, model).trials(model)))
+    hand = jax.nn.log_softmax(jax.vmap(gain_loss_logits)(*(jnp.asarray(values[k]) for k in model.param_names),
+                                                         choice, gain, loss))  # fmt: skip
+    diff = float(np.abs(np.asarray(ours)[valid] - np.asarray(hand)[valid]).max())
+    if not diff <= 1e-4:
+        raise AssertionError(f"hand-written bandit4arm_4par differs from bayesrl's likelihood by {diff}")
+    return diff
+
+
 #: each model's hand-written NumPyro model and the table columns it reads besides ``choice``
 NUMPYRO_MODELS = {
     "bandit2arm_delta": (numpyro_model, ("outcome",)),
@@ -435,6 +464,8 @@ def main(argv=None) -> int:
             except Exception as err:  # bandit4arm without hBayesDM's sdist
                 print(f"{workload}: data not available ({err}); skipped", flush=True)
                 continue
+            if model == "bandit4arm_4par" and "numpyro" in peers:
+                print(f"hand-written bandit4arm_4par vs bayesrl: {check_gain_loss_logits(table):.2g}", flush=True)
             path = Path(tmp) / f"{workload}.csv"
             table.to_csv(path, index=False)
             n_p, n_t = table.subjID.nunique(), table.groupby("subjID").size().max()

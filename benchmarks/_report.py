@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import platform
+
 import pandas as pd
+
+
+def machine() -> str:
+    """``"x86_64, 2 CPU cores, Python 3.11.7, jax 0.10.2"``: the machine line of every table's header."""
+    import jax
+
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, jax {jax.__version__}"
+    )
 
 
 def markdown(table: pd.DataFrame) -> str:

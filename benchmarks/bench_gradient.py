@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
 import sys
 from pathlib import Path
 
@@ -38,7 +36,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _report import markdown  # noqa: E402
+from _report import machine, markdown  # noqa: E402
 from _timing import in_loop, timed  # noqa: E402
 
 
@@ -250,8 +248,7 @@ def main(argv=None) -> int:
                   or c.endswith("_over_numpyro") or c in ("axis", "participants", "trials")]].round(2)  # fmt: skip
     text = (
         f"# bench_gradient ({datetime.date.today()})\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-        f"jax {jax.__version__}, float{'64' if args.x64 else '32'} (the numba reference is float64). "
+        f"Machine: {machine()}, float{'64' if args.x64 else '32'} (the numba reference is float64). "
         "Time of one log-density value-and-gradient inside a compiled loop (the numba reference: one call), "
         "per trial.\n\n"
         + markdown(show)

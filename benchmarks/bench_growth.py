@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -39,7 +38,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _report import markdown  # noqa: E402
+from _report import machine, markdown  # noqa: E402
 from bench_peers import run_one, workload_table  # noqa: E402
 
 
@@ -54,7 +53,7 @@ def measure(grid, settings, timeout) -> pd.DataFrame:
         for axis, n_p, n_t in grid:
             path = Path(tmp) / f"{n_p}x{n_t}.csv"
             workload_table(f"{n_p}x{n_t}", None).to_csv(path, index=False)
-            calls = run_one("bayesrl", path, settings, 1, False, None, timeout, calls=2)
+            calls = run_one("bayesrl", path, settings, seed=1, x64=False, hbayesdm_dir=None, timeout=timeout, calls=2)
             if len(calls) < 2:
                 print(f"{n_p} x {n_t}: no compiled fit finished", flush=True)
                 continue
@@ -133,12 +132,10 @@ def main(argv=None) -> int:
     table.to_csv(out / f"{name}.csv", index=False)
     fitted = slopes(table)
     plot(table, fitted, out / f"{name}.png")
-    import jax
 
     text = (
         f"# bench_growth ({datetime.date.today()})\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-        f"jax {jax.__version__}, float32. bayesrl, bandit2arm_delta, 4 chains x ({args.warmup} + {args.samples}) "
+        f"Machine: {machine()}, float32. bayesrl, bandit2arm_delta, 4 chains x ({args.warmup} + {args.samples}) "
         "on 4 host devices, synthetic data (bench_peers.py's generator); the second fit in each fresh process "
         "(compiled). `s_per_ess`: wall seconds per min bulk ESS; `ns_per_trial_step`: wall x cores per "
         "(iteration x leapfrog steps per draw x trial).\n\n"

@@ -37,7 +37,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import resource
 import signal
 import subprocess
@@ -50,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import markdown  # noqa: E402
+from _report import machine, markdown  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PEERS = ("stan", "numpyro", "bayesrl")
@@ -114,15 +113,19 @@ def padded(table: pd.DataFrame, columns=("outcome",)):
 # the hand-written NumPyro baseline
 
 
+def phi_approx(x):
+    """Stan's ``Phi_approx``, the link hBayesDM's programs use."""
+    import jax
+
+    return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
+
+
 def numpyro_model(choice, outcome, valid):
     """hBayesDM's bandit2arm_delta written as a NumPyro user would: non-centred, scan + vmap."""
     import jax
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
-
-    def phi_approx(x):  # Stan's Phi_approx, as hBayesDM's program uses
-        return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
 
     n = choice.shape[0]
     mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([2]).to_event(1))
@@ -172,9 +175,6 @@ def numpyro_model_4arm(choice, gain, loss, valid):
     import jax
     import numpyro
     import numpyro.distributions as dist
-
-    def phi_approx(x):
-        return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
 
     n = choice.shape[0]
     mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([4]).to_event(1))
@@ -489,12 +489,10 @@ def main(argv=None) -> int:
     raw.to_csv(out / f"bench_peers{suffix}_runs.csv", index=False)
     summary = summarise(raw)
     summary.to_csv(out / f"bench_peers{suffix}.csv", index=False)
-    import jax
 
     header = (
         f"# bench_peers ({datetime.date.today()})\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, "
-        f"jax {jax.__version__}; JAX peers in float{'64' if args.x64 else '32'}, 4 chains on 4 host devices "
+        f"Machine: {machine()}; JAX peers in float{'64' if args.x64 else '32'}, 4 chains on 4 host devices "
         f"(parallel); Stan (PyStan 3) runs its chains in parallel processes.\n"
         f"Settings: {settings}, {repeats} repetitions (median [min, max]); models: "
         + ", ".join(f"{w} {m}" for w, m in raw.groupby("workload", sort=False)["model"].first().items())

@@ -211,7 +211,7 @@ def split_params(params):
     return params._replace(**{k: v[0] for k, v in per_trial.items()}), per_trial
 
 
-def scan_trials(model, params, trials, emit, resets=True):
+def scan_trials(model, params, trials, emit=None, resets=True):
     """The trial loop: :func:`observe` then :func:`learn` over one participant's trials, observed choices fed in.
 
     Parameters
@@ -221,11 +221,10 @@ def scan_trials(model, params, trials, emit, resets=True):
         Scalars, or for a parameter with a value per trial an array of shape (trial,), scanned
         along with the trials (see the module docstring).
     trials : Trial NamedTuple, each field shape (trial,)
-    emit : callable
-        ``emit(state, logits, trial, next_state, params) -> pytree``: what to keep of each
-        trial, from the state the choice was made from, its logits (:func:`score_logits`: shape
-        (option,), or (stage, option) for a staged model), the trial, the state after it and the
-        trial's parameters (scalars).
+    emit : callable, optional
+        ``emit(state, trial, next_state, params) -> pytree``: what else to keep of each trial,
+        from the state the choice was made from, the trial, the state after it and the trial's
+        parameters (scalars).
     resets : bool, default True
         Whether any trial may start a block. False (a static promise that ``trials.block_start``
         is all False, :func:`starts_blocks`) drops the per-trial reset, a select over the whole
@@ -235,12 +234,19 @@ def scan_trials(model, params, trials, emit, resets=True):
 
     Returns
     -------
-    pytree
-        ``emit``'s output with a leading ``trial`` axis.
+    logits : jax.Array, shape (trial, option), or (trial, stage, option) for a staged model
+        :func:`score_logits` of each trial's ``policy`` output.
+    emitted : pytree
+        ``emit``'s output with a leading ``trial`` axis (None without ``emit``).
 
     Notes
     -----
-    A model with ``trial_loop="associative"`` runs :func:`associative_scan_trials` instead.
+    Only what depends on the carried state runs in the sequential loop: ``policy``, ``update``
+    and ``emit``. A staged model's scoring (masking the options not offered, normalising each
+    stage) depends on the trial alone, so it runs on all trials at once after the loop; inside
+    the loop it cost the two-step model's gradient about a fifth of its time
+    (``benchmarks/README.md``). A model with ``trial_loop="associative"`` runs
+    :func:`associative_scan_trials` instead.
     """
     if model.trial_loop == "associative":
         return associative_scan_trials(model, params, trials, emit)
@@ -251,10 +257,29 @@ def scan_trials(model, params, trials, emit, resets=True):
         p = first._replace(**values)
         state, logits_ = observe(model, p, state, trial, resets)
         new = learn(model, p, state, trial)
-        return new, emit(state, score_logits(model, logits_, trial), trial, new, p)
+        return new, (logits_, None if emit is None else emit(state, trial, new, p))
 
-    _, out = lax.scan(body, model.init_state(model.n_options, first), (trials, per_trial))
-    return out
+    _, (raw, out) = lax.scan(body, model.init_state(model.n_options, first), (trials, per_trial))
+    return score_trials(model, raw, trials), out
+
+
+def score_trials(model, logits_, trials):
+    """:func:`score_logits` of every trial at once.
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    logits_ : jax.Array, shape (trial, option), or tuple of per-stage logits, each (trial, stage_options)
+        ``policy``'s output on each trial.
+    trials : Trial NamedTuple, each field shape (trial,)
+
+    Returns
+    -------
+    jax.Array, shape (trial, option) or (trial, stage, option)
+    """
+    if not model.stages:
+        return logits_
+    return jax.vmap(functools.partial(score_logits, model))(logits_, trials)
 
 
 def _compose(earlier, later):
@@ -270,7 +295,7 @@ def _affine(decay, drive, state):
     return jax.tree_util.tree_map(lambda d, b, s: d * s + b, decay, drive, state)
 
 
-def associative_scan_trials(model, params, trials, emit):
+def associative_scan_trials(model, params, trials, emit=None):
     """:func:`scan_trials` for a model whose update is affine in the state, by ``lax.associative_scan``.
 
     Each trial is the affine map ``state -> decay * state + drive`` (``model.linear_update``),
@@ -310,9 +335,10 @@ def associative_scan_trials(model, params, trials, emit):
     state = _affine(*reset, before)  # the state each choice is made from
 
     def one(state, trial, new, p):
-        return emit(state, score_logits(model, model.policy(state, p, trial), trial), trial, new, p)
+        return model.policy(state, p, trial), None if emit is None else emit(state, trial, new, p)
 
-    return jax.vmap(one)(state, trials, after, p)
+    raw, out = jax.vmap(one)(state, trials, after, p)
+    return score_trials(model, raw, trials), out
 
 
 def participant_logits(model, params, trials, resets=True):
@@ -331,7 +357,7 @@ def participant_logits(model, params, trials, resets=True):
     jax.Array, shape (trial, option), or (trial, stage, option) for a staged model
         A staged model's are log-probabilities (:func:`score_logits`).
     """
-    return scan_trials(model, params, trials, lambda state, logits_, trial, new, p: logits_, resets)
+    return scan_trials(model, params, trials, resets=resets)[0]
 
 
 def participant_latents(model, params, trials):
@@ -357,7 +383,7 @@ def participant_latents(model, params, trials):
         When the model's ``latents`` returns something other than scalars.
     """
 
-    def emit(state, logits_, trial, new, p):
+    def emit(state, trial, new, p):
         extra = {}
         for name, value in model.trial_latents(state, p, trial, new).items():
             value = jnp.asarray(value)
@@ -368,9 +394,10 @@ def participant_latents(model, params, trials):
                 )
             value = value.astype(jnp.result_type(value, float))
             extra[name] = jnp.where(trial.valid, value, jnp.nan)
-        return state, logits_, extra
+        return state, extra
 
-    return scan_trials(model, params, trials, emit)
+    logits_, (states, extra) = scan_trials(model, params, trials, emit)
+    return states, logits_, extra
 
 
 @functools.partial(jax.jit, static_argnums=0, static_argnames="resets")

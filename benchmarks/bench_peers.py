@@ -43,7 +43,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -54,9 +56,15 @@ from _report import machine, markdown  # noqa: E402
 HERE = Path(__file__).resolve().parent
 PEERS = ("stan", "numpyro", "bayesrl")
 #: hBayesDM model fitted on each named workload (synthetic ``PxT`` workloads: bandit2arm_delta)
-WORKLOAD_MODELS = {"example": "bandit2arm_delta", "bandit4arm": "bandit4arm_4par"}
+WORKLOAD_MODELS = {"example": "bandit2arm_delta", "bandit4arm": "bandit4arm_4par", "twostep": "ts_par4"}
 #: each model's participant-level parameters, as hBayesDM's Stan program names them
-STAN_PARAMS = {"bandit2arm_delta": ("A", "tau"), "bandit4arm_4par": ("Arew", "Apun", "R", "P")}
+STAN_PARAMS = {
+    "bandit2arm_delta": ("A", "tau"),
+    "bandit4arm_4par": ("Arew", "Apun", "R", "P"),
+    "ts_par4": ("a", "beta", "pi", "w"),
+}
+#: hBayesDM's example file of each workload that reads one (no fallback: that file or nothing)
+HBAYESDM_EXAMPLES = {"bandit4arm": "bandit4arm_exampleData.txt", "twostep": "ts_exampleData.txt"}
 
 
 def workload_model(name: str) -> str:
@@ -81,13 +89,11 @@ def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
             print(f"hBayesDM's example not available ({err}); using bayesrl's bandit2arm example", flush=True)
             df = brl.datasets.load("bandit2arm")
             return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
-    if name == "bandit4arm":  # no fallback: hBayesDM's file or nothing
+    if name in HBAYESDM_EXAMPLES:
         sys.path.insert(0, str(HERE))
         from stan_agreement import hbayesdm_source
 
-        return pd.read_csv(
-            hbayesdm_source(hbayesdm_dir) / "common" / "extdata" / "bandit4arm_exampleData.txt", sep="\t"
-        )
+        return pd.read_csv(hbayesdm_source(hbayesdm_dir) / "common" / "extdata" / HBAYESDM_EXAMPLES[name], sep="\t")
     n_p, n_t = (int(x) for x in name.split("x"))
     task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.7, 0.3], n_trials=n_t, every=50), reward=1.0, no_reward=0.0)
     group = {"A_mu": -0.5, "A_sigma": 0.5, "tau_mu": -0.4, "tau_sigma": 0.4}
@@ -95,18 +101,18 @@ def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
     return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
 
 
-def padded(table: pd.DataFrame, columns=("outcome",)):
-    """(choice from 0, *columns, valid), each shape (participant, trial), participants in file order."""
+def padded(table: pd.DataFrame, columns=("outcome",), choice="choice"):
+    """(``choice`` from 0, *columns, valid), each shape (participant, trial), participants in file order."""
     groups = [g for _, g in table.groupby("subjID", sort=False)]
     n, t = len(groups), max(len(g) for g in groups)
-    choice, valid = np.zeros((n, t), int), np.zeros((n, t), bool)
+    choice_, valid = np.zeros((n, t), int), np.zeros((n, t), bool)
     values = [np.zeros((n, t)) for _ in columns]
     for i, g in enumerate(groups):
-        choice[i, : len(g)] = g["choice"].to_numpy() - 1
+        choice_[i, : len(g)] = g[choice].to_numpy() - 1
         for out, column in zip(values, columns, strict=True):
             out[i, : len(g)] = g[column].to_numpy()
         valid[i, : len(g)] = True
-    return (choice, *values, valid)
+    return (choice_, *values, valid)
 
 
 # --------------------------------------------------------------------------------------------
@@ -190,40 +196,121 @@ def numpyro_model_4arm(choice, gain, loss, valid):
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
 
 
-def check_gain_loss_logits(table: pd.DataFrame, seed: int = 0) -> float:
-    """Max difference of :func:`gain_loss_logits`'s log-probabilities from bayesrl's, on ``table``.
+TRANS_PROB = 0.7  # hBayesDM's default ``trans_prob`` of the two-step models
 
-    Random participant parameters; every valid trial. Raises when they differ by more than
-    1e-4 (float32), so a wrong hand-written baseline never reaches a table.
+
+def twostep_logits(a, beta, pi, w, level1, level2, reward):
+    """One participant's logits under hBayesDM's ts_par4, written from its Stan program as a NumPyro user would.
+
+    ``level1`` 0/1; ``level2`` hBayesDM's 1-4 (1-2 the options of the state commonly reached from
+    0; padding 0). Returns the logit of first-stage option 1 and of the reached state's second
+    option, shape (trial,) each.
     """
     import jax
+    import jax.numpy as jnp
+
+    def step(carry, x):
+        v, previous = carry  # v: model-free values, 2 first-stage then 2 x 2 second-stage options
+        c1, c2, r = x
+        best = jnp.stack([jnp.maximum(v[2], v[3]), jnp.maximum(v[4], v[5])])
+        v_mb = jnp.stack([TRANS_PROB * best[0] + (1 - TRANS_PROB) * best[1],
+                          (1 - TRANS_PROB) * best[0] + TRANS_PROB * best[1]])  # fmt: skip
+        v_hybrid = w * v_mb + (1 - w) * v[:2]
+        stay = jnp.where(previous < 0, 0.0, pi * (2 * previous - 1))
+        logit1 = beta * (v_hybrid[1] - v_hybrid[0]) + stay
+        state = c2 // 2
+        logit2 = beta * (v[3 + 2 * state] - v[2 + 2 * state])
+        v = v.at[c1].add(a * (v[2 + c2] - v[c1]))
+        v = v.at[2 + c2].add(a * (r - v[2 + c2]))
+        v = v.at[c1].add(a * (r - v[2 + c2]))
+        return (v, c1), (logit1, logit2)
+
+    level2 = jnp.clip(jnp.asarray(level2).astype(jnp.int32) - 1, 0, 3)
+    _, (logit1, logit2) = jax.lax.scan(step, (jnp.zeros(6), jnp.asarray(-1)), (level1, level2, reward))
+    return logit1, logit2
+
+
+def numpyro_model_twostep(level1, level2, reward, valid):
+    """hBayesDM's ts_par4 written as a NumPyro user would: non-centred, scan + vmap, two Bernoulli choices."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    n = level1.shape[0]
+    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([4]).to_event(1))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([4]).to_event(1))
+    with numpyro.plate("participant", n):
+        raw = [numpyro.sample(f"{k}_pr", dist.Normal(0.0, 1.0)) for k in ("a", "beta", "pi", "w")]
+    a = numpyro.deterministic("a", phi_approx(mu_pr[0] + sigma[0] * raw[0]))
+    beta = numpyro.deterministic("beta", jnp.exp(mu_pr[1] + sigma[1] * raw[1]))
+    pi = numpyro.deterministic("pi", phi_approx(mu_pr[2] + sigma[2] * raw[2]) * 5.0)
+    w = numpyro.deterministic("w", phi_approx(mu_pr[3] + sigma[3] * raw[3]))
+    logit1, logit2 = jax.vmap(twostep_logits)(a, beta, pi, w, level1, level2, reward)
+    with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", level1.shape[1], dim=-1):
+        numpyro.sample("level1", dist.Bernoulli(logits=logit1).mask(valid), obs=level1)
+        numpyro.sample("level2", dist.Bernoulli(logits=logit2).mask(valid), obs=(level2 + 1) % 2)
+
+
+def _gain_loss_log_probs(values, choice, gain, loss):
+    import jax
+
+    logp = jax.nn.log_softmax(jax.vmap(gain_loss_logits)(*values, choice, gain, loss))
+    return np.take_along_axis(np.asarray(logp), choice[..., None], axis=-1)[..., 0]
+
+
+def _twostep_log_probs(values, level1, level2, reward):
+    import jax
+
+    logit1, logit2 = jax.vmap(twostep_logits)(*values, level1, level2, reward)
+    sign1, sign2 = 2 * level1 - 1, 2 * ((level2 + 1) % 2) - 1  # Bernoulli: log P(y) = log sigmoid(+-logit)
+    return np.asarray(jax.nn.log_sigmoid(sign1 * logit1) + jax.nn.log_sigmoid(sign2 * logit2))
+
+
+class HandWritten(NamedTuple):
+    """A hand-written NumPyro model, the table columns it reads and how to check it against bayesrl."""
+
+    model: Callable  #: the NumPyro model, arguments ``padded(table, columns, choice)``
+    choice: str  #: the choice column (its values from 1)
+    columns: tuple  #: the other columns it reads, in argument order
+    log_probs: Callable  #: ``(parameter values, *padded arrays but valid) -> (participant, trial)``
+    ranges: dict  #: parameter -> (low, high) for the check's random participants
+
+
+#: each model's hand-written NumPyro baseline (the ``numpyro`` peer)
+NUMPYRO_MODELS = {
+    "bandit2arm_delta": HandWritten(numpyro_model, "choice", ("outcome",), None, {}),
+    "bandit4arm_4par": HandWritten(numpyro_model_4arm, "choice", ("gain", "loss"), _gain_loss_log_probs,
+                                   {"Arew": (0.1, 0.9), "Apun": (0.1, 0.9), "R": (1, 20), "P": (1, 20)}),
+    "ts_par4": HandWritten(numpyro_model_twostep, "level1_choice", ("level2_choice", "reward"), _twostep_log_probs,
+                           {"a": (0.1, 0.9), "beta": (0.5, 8), "pi": (0, 3), "w": (0.1, 0.9)}),
+}  # fmt: skip
+
+
+def check_hand_written(model_name: str, table: pd.DataFrame, seed: int = 0) -> float:
+    """Max difference of the hand-written model's per-trial log-probabilities from bayesrl's, on ``table``.
+
+    Random participant parameters (``HandWritten.ranges``); every valid trial, all of a trial's
+    choices. Raises when they differ by more than 1e-4 (float32), so a wrong hand-written
+    baseline never reaches a table.
+    """
     import jax.numpy as jnp
 
     import bayesrl as brl
     from bayesrl import data as data_mod
     from bayesrl import engine
 
-    model = brl.models.bandit4arm_4par()
-    choice, gain, loss, valid = padded(table, ("gain", "loss"))
+    hand = NUMPYRO_MODELS[model_name]
+    model = brl.models.get(model_name)()
+    *arrays, valid = padded(table, hand.columns, hand.choice)
     rng = np.random.default_rng(seed)
-    n = choice.shape[0]
-    values = {"Arew": rng.uniform(0.1, 0.9, n), "Apun": rng.uniform(0.1, 0.9, n), "R": rng.uniform(1, 20, n),
-              "P": rng.uniform(1, 20, n)}  # fmt: skip
-    params = model.make_params({k: jnp.asarray(v) for k, v in values.items()})
-    ours = jax.nn.log_softmax(engine.logits(model, params, data_mod.prepare(table, model).trials(model)))
-    hand = jax.nn.log_softmax(jax.vmap(gain_loss_logits)(*(jnp.asarray(values[k]) for k in model.param_names),
-                                                         choice, gain, loss))  # fmt: skip
-    diff = float(np.abs(np.asarray(ours)[valid] - np.asarray(hand)[valid]).max())
+    values = {k: jnp.asarray(rng.uniform(*hand.ranges[k], len(valid))) for k in model.param_names}
+    ours = engine.log_likelihood(model, model.make_params(values), data_mod.prepare(table, model).trials(model))
+    theirs = hand.log_probs([values[k] for k in model.param_names], *arrays)
+    diff = float(np.abs(np.asarray(ours)[valid] - theirs[valid]).max())
     if not diff <= 1e-4:
-        raise AssertionError(f"hand-written bandit4arm_4par differs from bayesrl's likelihood by {diff}")
+        raise AssertionError(f"hand-written {model_name} differs from bayesrl's likelihood by {diff}")
     return diff
-
-
-#: each model's hand-written NumPyro model and the table columns it reads besides ``choice``
-NUMPYRO_MODELS = {
-    "bandit2arm_delta": (numpyro_model, ("outcome",)),
-    "bandit4arm_4par": (numpyro_model_4arm, ("gain", "loss")),
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,11 +350,11 @@ def call_numpyro(table, settings, seed, model="bandit2arm_delta"):
     import jax
     from numpyro.infer import MCMC, NUTS
 
-    fn, columns = NUMPYRO_MODELS[model]
-    arrays = padded(table, columns)
+    hand = NUMPYRO_MODELS[model]
+    arrays = padded(table, hand.columns, hand.choice)
     t0 = time.perf_counter()
     mcmc = MCMC(
-        NUTS(fn),
+        NUTS(hand.model),
         num_warmup=settings["num_warmup"],
         num_samples=settings["num_samples"],
         num_chains=settings["num_chains"],
@@ -464,8 +551,8 @@ def main(argv=None) -> int:
             except Exception as err:  # bandit4arm without hBayesDM's sdist
                 print(f"{workload}: data not available ({err}); skipped", flush=True)
                 continue
-            if model == "bandit4arm_4par" and "numpyro" in peers:
-                print(f"hand-written bandit4arm_4par vs bayesrl: {check_gain_loss_logits(table):.2g}", flush=True)
+            if "numpyro" in peers and model in NUMPYRO_MODELS and NUMPYRO_MODELS[model].log_probs is not None:
+                print(f"hand-written {model} vs bayesrl: {check_hand_written(model, table):.2g}", flush=True)
             path = Path(tmp) / f"{workload}.csv"
             table.to_csv(path, index=False)
             n_p, n_t = table.subjID.nunique(), table.groupby("subjID").size().max()

@@ -83,7 +83,9 @@ def _ts_model(name, params, *, rates, temperatures, trace, trans_prob, descripti
         return TwoStepState(jnp.zeros((2,), dtype), jnp.zeros((2, 2), dtype), jnp.asarray(-1, jnp.int32))
 
     def model_based(s):
-        return transition @ s.q2.max(axis=1)
+        # an elementwise product and sum, not ``transition @ best``: a matrix product inside the
+        # trial loop made the fit's gradient 1.4x slower (``benchmarks/README.md``, two-step)
+        return (transition * s.q2.max(axis=1)[None, :]).sum(axis=1)
 
     def hybrid(s, p):
         return p.w * model_based(s) + (1.0 - p.w) * s.q1

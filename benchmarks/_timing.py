@@ -57,3 +57,42 @@ def in_loop(value_and_grad, z, args, reps, target_s=0.2):
     k = int(min(max(target_s / per, 8), 20000))
     f = make(k)
     return timed(f, reps) / k
+
+
+def in_parallel_chains(value_and_grad, z, args, reps, target_s=0.2):
+    """Seconds per step of ``value_and_grad`` run by every local device at once, as a fit's chains run.
+
+    ``brl.fit`` (and the hand-written model in ``bench_peers.py``) runs its 4 chains with
+    ``jax.pmap`` on 4 host devices, which on a 2-core machine share the cores. Here each device
+    runs the :func:`in_loop` chain of evaluations from the same start; returns the median over
+    ``reps`` calls of (call time / evaluations per device): the wall time of one leapfrog step of
+    all chains together. On small problems this differs from ``in_loop``'s single chain by more
+    than the ratio of chains to cores (XLA's CPU runtime schedules one program differently from
+    several at once), and it is the figure a fit pays.
+    """
+    import jax
+    from jax import lax
+
+    n = jax.local_device_count()
+    zs = jax.tree_util.tree_map(lambda a: np.broadcast_to(np.asarray(a), (n, *np.shape(a))).copy(), z)
+
+    def make(k):
+        @jax.pmap
+        def run(z):
+            def body(i, carry):
+                total, z = carry
+                value, grad = value_and_grad(z, args)
+                z = jax.tree_util.tree_map(lambda a, g: a + 1e-6 * g, z, grad)
+                return total + value, z
+
+            return lax.fori_loop(0, k, body, (0.0, z))
+
+        return lambda: jax.block_until_ready(run(zs))
+
+    probe = make(8)
+    probe()
+    t0 = time.perf_counter()
+    probe()
+    per = max((time.perf_counter() - t0) / 8, 1e-7)
+    k = int(min(max(target_s / per, 8), 20000))
+    return timed(make(k), reps) / k

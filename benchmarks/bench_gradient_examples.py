@@ -5,17 +5,26 @@ takes every model that has a hand-written NumPyro baseline in ``bench_peers.py``
 (``NUMPYRO_MODELS``) on its workload's data (``bench_peers.workload_table``: hBayesDM's 2-armed
 bandit example, 20 x 100; its 4-armed gain/loss example, 10 x 200, ``bandit4arm_4par``; its
 two-step example, 11 x 200, ``ts_par4``) and times one evaluation of the log density and its
-gradient, as NUTS runs it (``_timing.in_loop``: inside a compiled loop; median of ``--reps``
-timed calls after a warm-up). bayesrl's is the potential of ``brl.fit``'s hierarchical model
-(``inference.model_of_data``), the hand-written one that of the model ``bench_peers.py`` fits;
-both have hBayesDM's priors and transforms, and the hand-written model's likelihood is checked
-against bayesrl's on the data first (``bench_peers.check_hand_written``).
+gradient inside a compiled loop, as NUTS runs it (median of ``--reps`` timed calls after a
+warm-up), two ways:
+
+- one chain (``_timing.in_loop``);
+- the chains of a fit (``_timing.in_parallel_chains``): every host device (4, bayesrl's
+  default) running its own loop at once under ``jax.pmap``; the wall time of one step of all
+  chains. This is what a fit pays, and on small problems it is not one chain's time times
+  chains over cores.
+
+bayesrl's is the potential of ``brl.fit``'s hierarchical model (``inference.model_of_data``),
+the hand-written one that of the model ``bench_peers.py`` fits; both have hBayesDM's priors and
+transforms, and the hand-written likelihood is checked against bayesrl's on the data first
+(``bench_peers.check_hand_written``).
 
     python benchmarks/bench_gradient_examples.py --out benchmarks/results [--x64]
 
-It writes ``bench_gradient_examples.md``/``.csv``: microseconds per gradient, nanoseconds per
-trial (a row of the table; the two-step model scores two choices per trial) and bayesrl's ratio
-to the hand-written model. hBayesDM's examples are fetched with its sdist (``stan_agreement.py``).
+It writes ``bench_gradient_examples.md``/``.csv``: microseconds per gradient and nanoseconds
+per trial (a row of the example file; the two-step model scores two choices per trial) for one
+chain, microseconds per step of the parallel chains (``*_chains_us``), and bayesrl's ratios to
+the hand-written model. hBayesDM's examples are fetched with its sdist (``stan_agreement.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _report import machine, markdown  # noqa: E402
-from _timing import in_loop  # noqa: E402
+from _timing import in_loop, in_parallel_chains  # noqa: E402
 
 WORKLOADS = ("example", "bandit4arm", "twostep")
 
@@ -82,9 +91,24 @@ def measure(workloads, reps, hbayesdm_dir) -> pd.DataFrame:
             row[f"{peer}_us"] = seconds * 1e6
             row[f"{peer}_ns_per_trial"] = seconds / len(table) * 1e9
         row["bayesrl_over_numpyro"] = row["bayesrl_us"] / row["numpyro_us"]
+        for peer, (f, z, args) in fns.items():
+            row[f"{peer}_chains_us"] = in_parallel_chains(f, z, args, reps) * 1e6
+        row["chains_bayesrl_over_numpyro"] = row["bayesrl_chains_us"] / row["numpyro_chains_us"]
         rows.append(row)
         print({k: (round(v, 3) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     return pd.DataFrame(rows)
+
+
+def source_commit(package) -> str:
+    """The git commit of ``package``'s source tree (``git describe``), or "an unknown commit"."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(Path(package.__file__).parent), "describe", "--always", "--dirty"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+        return f"commit {out.stdout.strip()}"
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
 
 
 def main(argv=None) -> int:
@@ -108,11 +132,13 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     stem = f"bench_gradient_examples{'_x64' if args.x64 else ''}{args.suffix}"
     table.to_csv(out / f"{stem}.csv", index=False)
+    devices = jax.local_device_count()
     text = (
         f"# bench_gradient_examples ({datetime.date.today()})\n\n"
-        f"Machine: {machine()}, float{'64' if args.x64 else '32'}, bayesrl from {Path(bayesrl.__file__).parent}. "
-        "One log-density value-and-gradient inside a compiled loop (median of "
-        f"{args.reps}); `trials`: rows of the example file.\n\n" + markdown(table.round(3)) + "\n"
+        f"Machine: {machine()}, float{'64' if args.x64 else '32'}, bayesrl at {source_commit(bayesrl)}. "
+        f"One log-density value-and-gradient inside a compiled loop (median of {args.reps}): one chain "
+        f"(`*_us`, `*_ns_per_trial`), and one step of {devices} chains on {devices} host devices at once "
+        "(`*_chains_us`); `trials`: rows of the example file.\n\n" + markdown(table.round(3)) + "\n"
     )
     (out / f"{stem}.md").write_text(text)
     print(text)

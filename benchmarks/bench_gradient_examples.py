@@ -127,6 +127,7 @@ def main(argv=None) -> int:
 
     jax.config.update("jax_enable_x64", args.x64)
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
+    commit = source_commit(bayesrl)  # before writing results into the tree
     table = measure(workloads, args.reps, args.hbayesdm)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,7 @@ def main(argv=None) -> int:
     devices = jax.local_device_count()
     text = (
         f"# bench_gradient_examples ({datetime.date.today()})\n\n"
-        f"Machine: {machine()}, float{'64' if args.x64 else '32'}, bayesrl at {source_commit(bayesrl)}. "
+        f"Machine: {machine()}, float{'64' if args.x64 else '32'}, bayesrl at {commit}. "
         f"One log-density value-and-gradient inside a compiled loop (median of {args.reps}): one chain "
         f"(`*_us`, `*_ns_per_trial`), and one step of {devices} chains on {devices} host devices at once "
         "(`*_chains_us`); `trials`: rows of the example file.\n\n" + markdown(table.round(3)) + "\n"

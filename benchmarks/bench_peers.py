@@ -126,10 +126,24 @@ def phi_approx(x):
     return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
 
 
+def delta_logits(a, tau, choice, outcome):
+    """One participant's logits under hBayesDM's bandit2arm_delta, written as a NumPyro user would."""
+    import jax
+    import jax.numpy as jnp
+
+    def step(ev, x):
+        c, o = x
+        logits = tau * ev
+        ev = ev.at[c].add(a * (o - ev[c]))
+        return ev, logits
+
+    _, logits = jax.lax.scan(step, jnp.zeros(2), (choice, outcome))
+    return logits
+
+
 def numpyro_model(choice, outcome, valid):
     """hBayesDM's bandit2arm_delta written as a NumPyro user would: non-centred, scan + vmap."""
     import jax
-    import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
 
@@ -141,18 +155,7 @@ def numpyro_model(choice, outcome, valid):
         tau_pr = numpyro.sample("tau_pr", dist.Normal(0.0, 1.0))
     a = numpyro.deterministic("A", phi_approx(mu_pr[0] + sigma[0] * a_pr))
     tau = numpyro.deterministic("tau", phi_approx(mu_pr[1] + sigma[1] * tau_pr) * 5.0)
-
-    def one(a, tau, choice, outcome):
-        def step(ev, x):
-            c, o = x
-            logits = tau * ev
-            ev = ev.at[c].add(a * (o - ev[c]))
-            return ev, logits
-
-        _, logits = jax.lax.scan(step, jnp.zeros(2), (choice, outcome))
-        return logits
-
-    logits = jax.vmap(one)(a, tau, choice, outcome)
+    logits = jax.vmap(delta_logits)(a, tau, choice, outcome)
     with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", choice.shape[1], dim=-1):
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
 
@@ -252,11 +255,16 @@ def numpyro_model_twostep(level1, level2, reward, valid):
         numpyro.sample("level2", dist.Bernoulli(logits=logit2).mask(valid), obs=(level2 + 1) % 2)
 
 
-def _gain_loss_log_probs(values, choice, gain, loss):
-    import jax
+def _chosen_log_probs(logits_fn):
+    """``(values, choice, *columns) -> log softmax(logits)[choice]`` for a one-choice hand-written model."""
 
-    logp = jax.nn.log_softmax(jax.vmap(gain_loss_logits)(*values, choice, gain, loss))
-    return np.take_along_axis(np.asarray(logp), choice[..., None], axis=-1)[..., 0]
+    def log_probs(values, choice, *columns):
+        import jax
+
+        logp = jax.nn.log_softmax(jax.vmap(logits_fn)(*values, choice, *columns))
+        return np.take_along_axis(np.asarray(logp), choice[..., None], axis=-1)[..., 0]
+
+    return log_probs
 
 
 def _twostep_log_probs(values, level1, level2, reward):
@@ -279,8 +287,9 @@ class HandWritten(NamedTuple):
 
 #: each model's hand-written NumPyro baseline (the ``numpyro`` peer)
 NUMPYRO_MODELS = {
-    "bandit2arm_delta": HandWritten(numpyro_model, "choice", ("outcome",), None, {}),
-    "bandit4arm_4par": HandWritten(numpyro_model_4arm, "choice", ("gain", "loss"), _gain_loss_log_probs,
+    "bandit2arm_delta": HandWritten(numpyro_model, "choice", ("outcome",), _chosen_log_probs(delta_logits),
+                                    {"A": (0.1, 0.9), "tau": (0.5, 4.5)}),
+    "bandit4arm_4par": HandWritten(numpyro_model_4arm, "choice", ("gain", "loss"), _chosen_log_probs(gain_loss_logits),
                                    {"Arew": (0.1, 0.9), "Apun": (0.1, 0.9), "R": (1, 20), "P": (1, 20)}),
     "ts_par4": HandWritten(numpyro_model_twostep, "level1_choice", ("level2_choice", "reward"), _twostep_log_probs,
                            {"a": (0.1, 0.9), "beta": (0.5, 8), "pi": (0, 3), "w": (0.1, 0.9)}),
@@ -551,7 +560,7 @@ def main(argv=None) -> int:
             except Exception as err:  # bandit4arm without hBayesDM's sdist
                 print(f"{workload}: data not available ({err}); skipped", flush=True)
                 continue
-            if "numpyro" in peers and model in NUMPYRO_MODELS and NUMPYRO_MODELS[model].log_probs is not None:
+            if "numpyro" in peers and model in NUMPYRO_MODELS:
                 print(f"hand-written {model} vs bayesrl: {check_hand_written(model, table):.2g}", flush=True)
             path = Path(tmp) / f"{workload}.csv"
             table.to_csv(path, index=False)

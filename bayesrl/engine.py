@@ -246,8 +246,7 @@ def scan_trials(model, params, trials, emit=None, resets=True):
     stage) depends on the trial alone, so it runs on all trials at once after the loop; inside
     the loop it made the gradient of the two-step model's fit 14% slower (1925 against 2187 us
     per step of 4 chains on hBayesDM's example, ``benchmarks/README.md``). A model with
-    ``trial_loop="associative"`` runs
-    :func:`associative_scan_trials` instead.
+    ``trial_loop="associative"`` runs :func:`associative_scan_trials` instead.
     """
     if model.trial_loop == "associative":
         return associative_scan_trials(model, params, trials, emit)

@@ -126,6 +126,23 @@ def phi_approx(x):
     return jax.nn.sigmoid(0.07056 * x**3 + 1.5976 * x)
 
 
+def non_centred(names, n):
+    """hBayesDM's group priors, non-centred: ``mu_pr ~ N(0, 1)``, ``sigma ~ half-N(0, 0.2)``, ``<name>_pr ~ N(0, 1)``.
+
+    Returns each parameter's participant values on the unconstrained scale, ``mu_pr[i] + sigma[i]
+    * <name>_pr``, shape (participant,) each (site names as in hBayesDM's Stan programs).
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    k = len(names)
+    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([k]).to_event(1))
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([k]).to_event(1))
+    with numpyro.plate("participant", n):
+        raw = [numpyro.sample(f"{name}_pr", dist.Normal(0.0, 1.0)) for name in names]
+    return [mu_pr[i] + sigma[i] * raw[i] for i in range(k)]
+
+
 def delta_logits(a, tau, choice, outcome):
     """One participant's logits under hBayesDM's bandit2arm_delta, written as a NumPyro user would."""
     import jax
@@ -148,13 +165,9 @@ def numpyro_model(choice, outcome, valid):
     import numpyro.distributions as dist
 
     n = choice.shape[0]
-    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([2]).to_event(1))
-    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([2]).to_event(1))
-    with numpyro.plate("participant", n):
-        a_pr = numpyro.sample("A_pr", dist.Normal(0.0, 1.0))
-        tau_pr = numpyro.sample("tau_pr", dist.Normal(0.0, 1.0))
-    a = numpyro.deterministic("A", phi_approx(mu_pr[0] + sigma[0] * a_pr))
-    tau = numpyro.deterministic("tau", phi_approx(mu_pr[1] + sigma[1] * tau_pr) * 5.0)
+    a_un, tau_un = non_centred(("A", "tau"), n)
+    a = numpyro.deterministic("A", phi_approx(a_un))
+    tau = numpyro.deterministic("tau", phi_approx(tau_un) * 5.0)
     logits = jax.vmap(delta_logits)(a, tau, choice, outcome)
     with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", choice.shape[1], dim=-1):
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
@@ -186,14 +199,11 @@ def numpyro_model_4arm(choice, gain, loss, valid):
     import numpyro.distributions as dist
 
     n = choice.shape[0]
-    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([4]).to_event(1))
-    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([4]).to_event(1))
-    with numpyro.plate("participant", n):
-        raw = [numpyro.sample(f"{k}_pr", dist.Normal(0.0, 1.0)) for k in ("Arew", "Apun", "R", "P")]
-    arew = numpyro.deterministic("Arew", phi_approx(mu_pr[0] + sigma[0] * raw[0]))
-    apun = numpyro.deterministic("Apun", phi_approx(mu_pr[1] + sigma[1] * raw[1]))
-    r = numpyro.deterministic("R", phi_approx(mu_pr[2] + sigma[2] * raw[2]) * 30.0)
-    p = numpyro.deterministic("P", phi_approx(mu_pr[3] + sigma[3] * raw[3]) * 30.0)
+    arew_un, apun_un, r_un, p_un = non_centred(("Arew", "Apun", "R", "P"), n)
+    arew = numpyro.deterministic("Arew", phi_approx(arew_un))
+    apun = numpyro.deterministic("Apun", phi_approx(apun_un))
+    r = numpyro.deterministic("R", phi_approx(r_un) * 30.0)
+    p = numpyro.deterministic("P", phi_approx(p_un) * 30.0)
     logits = jax.vmap(gain_loss_logits)(arew, apun, r, p, choice, gain, loss)
     with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", choice.shape[1], dim=-1):
         numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
@@ -241,14 +251,11 @@ def numpyro_model_twostep(level1, level2, reward, valid):
     import numpyro.distributions as dist
 
     n = level1.shape[0]
-    mu_pr = numpyro.sample("mu_pr", dist.Normal(0.0, 1.0).expand([4]).to_event(1))
-    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2).expand([4]).to_event(1))
-    with numpyro.plate("participant", n):
-        raw = [numpyro.sample(f"{k}_pr", dist.Normal(0.0, 1.0)) for k in ("a", "beta", "pi", "w")]
-    a = numpyro.deterministic("a", phi_approx(mu_pr[0] + sigma[0] * raw[0]))
-    beta = numpyro.deterministic("beta", jnp.exp(mu_pr[1] + sigma[1] * raw[1]))
-    pi = numpyro.deterministic("pi", phi_approx(mu_pr[2] + sigma[2] * raw[2]) * 5.0)
-    w = numpyro.deterministic("w", phi_approx(mu_pr[3] + sigma[3] * raw[3]))
+    a_un, beta_un, pi_un, w_un = non_centred(("a", "beta", "pi", "w"), n)
+    a = numpyro.deterministic("a", phi_approx(a_un))
+    beta = numpyro.deterministic("beta", jnp.exp(beta_un))
+    pi = numpyro.deterministic("pi", phi_approx(pi_un) * 5.0)
+    w = numpyro.deterministic("w", phi_approx(w_un))
     logit1, logit2 = jax.vmap(twostep_logits)(a, beta, pi, w, level1, level2, reward)
     with numpyro.plate("participant_", n, dim=-2), numpyro.plate("trial", level1.shape[1], dim=-1):
         numpyro.sample("level1", dist.Bernoulli(logits=logit1).mask(valid), obs=level1)

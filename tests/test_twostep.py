@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 import pytest
+from cases_twostep import twostep_table
 
 import bayesrl as brl
 from bayesrl import engine
@@ -76,6 +77,23 @@ def test_second_stage_is_scored_within_the_reached_state():
     np.testing.assert_allclose(probs.sum(-1), 1.0)
     np.testing.assert_allclose(probs[1], [0, 0, 1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(2.0))])
     np.testing.assert_array_equal(probs[0, 2:], 0.0)  # padding of the two-option first stage
+
+
+def test_scoring_after_the_trial_loop_equals_scoring_each_trial(rng):
+    """engine.score_trials on the loop's raw policy output equals score_logits trial by trial."""
+    model = brl.models.ts_par4()
+    trials = prepare(twostep_table(rng), model).trials(model)
+    one = jax.tree_util.tree_map(lambda x: x[0], trials)  # the first participant, shape (trial,)
+    p = model.make_params({"a": 0.4, "beta": 3.0, "pi": 0.8, "w": 0.6})
+    scored, _ = engine.scan_trials(model, p, one)
+    state, rows = model.init_state(4, p), []
+    for t in range(one.valid.shape[0]):
+        trial = jax.tree_util.tree_map(lambda x, t=t: x[t], one)
+        state, logits_ = engine.observe(model, p, state, trial)
+        rows.append(engine.score_logits(model, logits_, trial))
+        state = engine.learn(model, p, state, trial)
+    assert scored.shape == (one.valid.shape[0], 2, 4)
+    np.testing.assert_allclose(np.asarray(scored), np.asarray(jnp.stack(rows)), rtol=1e-6, atol=1e-6)
 
 
 def test_partly_answered_trial_is_masked_whole(rng):

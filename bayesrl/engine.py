@@ -244,7 +244,7 @@ def scan_trials(model, params, trials, emit=None, resets=True):
     Only what depends on the carried state runs in the sequential loop: ``policy``, ``update``
     and ``emit``. A staged model's scoring (masking the options not offered, normalising each
     stage) depends on the trial alone, so it runs on all trials at once after the loop; inside
-    the loop it made the gradient of the two-step model's fit 14% slower (1925 against 2187 us
+    the loop it made the gradient of the two-step model's fit 6-14% slower (2122 against 2000 us
     per step of 4 chains on hBayesDM's example, ``benchmarks/README.md``). A model with
     ``trial_loop="associative"`` runs :func:`associative_scan_trials` instead.
     """

@@ -84,7 +84,7 @@ def _ts_model(name, params, *, rates, temperatures, trace, trans_prob, descripti
 
     def model_based(s):
         # an elementwise product and sum, not ``transition @ best``: a matrix product inside the
-        # trial loop made the fit's gradient 1.4x slower (``benchmarks/README.md``, two-step)
+        # trial loop made the fit's gradient 1.25-1.4x slower (``benchmarks/README.md``, two-step)
         return (transition * s.q2.max(axis=1)[None, :]).sum(axis=1)
 
     def hybrid(s, p):

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro.infer import NUTS
 
-from .engine import starts_blocks
+from .engine import has_gaps, starts_blocks
 from .hierarchy import hierarchical_model
 from .inference import _EXTRA, pointwise_log_likelihood
 from .results import Fit, build_idata
@@ -73,14 +73,16 @@ def _program(model, *settings):
     return _PROGRAMS[key]
 
 
-def _build_program(model, families, centered, num_warmup, num_samples, target_accept, max_tree_depth, sites, resets):
+def _build_program(
+    model, families, centered, num_warmup, num_samples, target_accept, max_tree_depth, sites, resets, gaps
+):
     families = dict(families)
 
     def numpyro_model(trials, numbers):
         priors = {
             p: Prior(mu_loc=v[0], mu_scale=v[1], sigma_scale=v[2], sigma_family=families[p]) for p, v in numbers.items()
         }
-        hierarchical_model(model, trials, priors, frozenset(centered), resets=resets)
+        hierarchical_model(model, trials, priors, frozenset(centered), resets=resets, gaps=gaps)
 
     kernel = NUTS(numpyro_model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
 
@@ -187,6 +189,7 @@ def sample_batch(
         int(max_tree_depth),
         None if sites is None else tuple(sites),
         starts_blocks(trials),  # no block anywhere: the trial loop skips the reset
+        has_gaps(trials),  # invalid trials only at the ends: it skips the select that keeps the state
     )
     numbers = prior_numbers(priors)
     keys = jax.random.split(jax.random.PRNGKey(int(seed)), n_sets * num_chains)

@@ -78,7 +78,7 @@ def _scale(name, prior, d: ParamDesign):
     return sigma[jnp.asarray(d.sigma_index)]
 
 
-def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), design=None, resets=True):
+def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), design=None, resets=True, gaps=True):
     """NumPyro model: group priors, participant parameters, choices.
 
     Sites per parameter ``p``: ``p_mu``, ``p_sigma`` (group, unconstrained scale), ``p_z``
@@ -106,6 +106,10 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
     design : bayesrl.design.Design, optional
     resets : bool, default True
         False when no trial starts a block: the trial loop leaves out the reset
+        (:func:`bayesrl.engine.scan_trials`).
+    gaps : bool, default True
+        False when the only invalid trials are padding after each participant's last trial:
+        the trial loop updates the state on them instead of keeping it
         (:func:`bayesrl.engine.scan_trials`).
     """
     n_p, n_t = trials.valid.shape
@@ -138,7 +142,7 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
             numpyro.deterministic(f"{name}_group", spec.constrain(loc + jnp.concatenate([jnp.zeros(1), delta])))
     if design is not None:
         values = trial_values(values, design.condition_index)
-    logits = engine.logits(model, model.make_params(values), trials, resets=resets)
+    logits = engine.logits(model, model.make_params(values), trials, resets=resets, gaps=gaps)
     choice, valid = engine.observed_choices(model, trials)  # (participant, trial[, stage])
     with contextlib.ExitStack() as plates:
         names = ("participant", "trial", "stage")[: choice.ndim]

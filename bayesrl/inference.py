@@ -100,7 +100,7 @@ def place_participants(tree, shards: int):
     return jax.tree_util.tree_map(lambda a: jax.device_put(jnp.asarray(a), sharding), tree)
 
 
-def _model_of_data(trials, design_arrays, *, model, priors, centered, design, resets=True):
+def _model_of_data(trials, design_arrays, *, model, priors, centered, design, resets=True, gaps=True):
     """:func:`hierarchical_model` with every participant-axis array as an argument.
 
     NumPyro (``jit_model_args=True``) passes ``trials`` and ``design_arrays``
@@ -110,7 +110,7 @@ def _model_of_data(trials, design_arrays, *, model, priors, centered, design, re
     set, whole on every device).
     """
     design = with_participant_arrays(design, design_arrays)
-    return hierarchical_model(model, trials, priors, centered, design, resets=resets)
+    return hierarchical_model(model, trials, priors, centered, design, resets=resets, gaps=gaps)
 
 
 def model_of_data(model, trials, priors, centered=frozenset(), design=None, trial_length=None):
@@ -135,13 +135,20 @@ def model_of_data(model, trials, priors, centered=frozenset(), design=None, tria
         :func:`_model_of_data` with the model, priors, centred sites and design bound, and
         ``resets=False`` when no trial of ``trials`` starts a block (read here, on the host:
         the trial loop then leaves the per-trial reset out, see
-        :func:`bayesrl.engine.scan_trials`).
+        :func:`bayesrl.engine.scan_trials`), and ``gaps=False`` when no valid trial follows
+        an invalid one (the only invalid trials pad the end of a participant's trials: the
+        loop then skips the per-trial select that keeps the state on them).
     model_args : tuple
         ``(trials, design_arrays)``: every array with a participant axis.
     """
-    resets = engine.starts_blocks(trials)
     numpyro_model = functools.partial(
-        _model_of_data, model=model, priors=priors, centered=frozenset(centered), design=design, resets=resets
+        _model_of_data,
+        model=model,
+        priors=priors,
+        centered=frozenset(centered),
+        design=design,
+        resets=engine.starts_blocks(trials),
+        gaps=engine.has_gaps(trials),
     )
     design_arrays = participant_arrays(design)
     if trial_length is not None:

@@ -97,6 +97,61 @@ def test_gradients_finite_at_extreme_parameters(name, rng):
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
+def test_data_without_gaps_update_on_the_padding_with_the_same_density_and_gradient(name, rng):
+    """``gaps=False`` (no valid trial after an invalid one) runs ``update`` on the padding, changing nothing scored."""
+    from numpyro.infer.util import log_density
+
+    from bayesrl.data import pad_trials
+    from bayesrl.hierarchy import hierarchical_model, resolve_priors
+    from bayesrl.inference import model_of_data
+
+    case = CASES[name]
+    model = case.make_model()
+    table = case.make_table(rng)
+    gapped = prepare(table, model).trials(model)
+    complete = prepare(table.dropna(), model).trials(model)  # missed responses dropped: ragged, padded at the end
+    assert engine.has_gaps(gapped) and not engine.has_gaps(complete)
+    assert (~np.asarray(complete.valid)).any()  # padding there is
+    priors = resolve_priors(model, None)
+    assert model_of_data(model, complete, priors)[0].keywords["gaps"] is False
+    assert model_of_data(model, gapped, priors)[0].keywords["gaps"] is True
+    n_p = complete.valid.shape[0]
+    extremes = jnp.asarray([-6.0, 0.3, 6.0])  # unconstrained group locations: rates near 0 and 1, bounds
+    values = {}
+    for p in model.param_names:
+        values[f"{p}_mu"] = extremes
+        values[f"{p}_sigma"] = jnp.full(3, 0.5)
+        values[f"{p}_z"] = jnp.broadcast_to(jnp.linspace(-2.5, 2.5, n_p), (3, n_p))
+
+    @jax.jit
+    def with_and_without(trials_with, trials_without, values):
+        """Density and gradient at each of the points, with the select (``gaps=True``) and without."""
+
+        def one(trials, gaps, v):
+            return jax.value_and_grad(
+                lambda v: log_density(hierarchical_model, (model, trials, priors), {"gaps": gaps}, v)[0]
+            )(v)
+
+        return jax.vmap(lambda v: (one(trials_with, True, v), one(trials_without, False, v)))(values)
+
+    # one case per family also padded further (as bucketing does) and the control; each compiled
+    # program costs one to two seconds
+    family = name in ("bandit2arm_delta", "bandit4arm_4par", "gng_m4", "igt_orl", "prl_ewa", "pst_gainloss_Q",
+                      "rescorla_wagner+perseveration(decay)", "banditNarm_kalman_filter", "ts_par7")  # fmt: skip
+    longer = pad_trials(complete, complete.valid.shape[1] + 11)
+    for trials in (complete, longer) if family else (complete,):
+        (ref_value, ref_grad), (value, grad) = with_and_without(complete, trials, values)
+        assert np.all(np.isfinite(np.asarray(ref_value))), name
+        np.testing.assert_allclose(value, ref_value, rtol=1e-10, err_msg=name)
+        for k, g in grad.items():
+            assert np.all(np.isfinite(np.asarray(g))), (name, k)
+            np.testing.assert_allclose(g, ref_grad[k], rtol=1e-9, atol=1e-12, err_msg=f"{name} {k}")
+    if family:  # control: where a missed response comes before more trials, leaving the select out changes the density
+        (with_select, _), (without, _) = with_and_without(gapped, gapped, values)
+        assert abs(float(with_select[1]) - float(without[1])) > 1e-6, name  # at -6, rates near 0 learn nothing
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
 def test_masked_trial_changes_nothing(name, rng):
     """Masking a trial removes its term and leaves later trials as if it never happened."""
     case, model, _ = case_data(name, rng)

@@ -21,7 +21,7 @@ from numpyro.infer import NUTS
 
 from .engine import has_gaps, starts_blocks
 from .hierarchy import hierarchical_model
-from .inference import _EXTRA, pointwise_log_likelihood
+from .inference import _EXTRA, init_around_median, pointwise_log_likelihood
 from .results import Fit, build_idata
 from .transforms import Prior
 
@@ -84,7 +84,13 @@ def _build_program(
         }
         hierarchical_model(model, trials, priors, frozenset(centered), resets=resets, gaps=gaps)
 
-    kernel = NUTS(numpyro_model, target_accept_prob=target_accept, max_tree_depth=max_tree_depth)
+    # each lane starts as brl.fit's chains do: the prior median plus uniform(-2, 2) noise
+    kernel = NUTS(
+        numpyro_model,
+        target_accept_prob=target_accept,
+        max_tree_depth=max_tree_depth,
+        init_strategy=init_around_median(radius=2.0),
+    )
 
     def lane(key, trials, numbers):
         args = (trials, numbers)

@@ -255,11 +255,12 @@ def fit(
 
     Notes
     -----
-    NUTS chains start near the prior median (on the unconstrained scale: group locations at
-    the prior's location, participant offsets near zero), not NumPyro's default random
-    uniform(-2, 2) start, which ignores the priors; if the log density is not finite there,
-    the prior mean and then random starts are tried. Continue a NUTS fit with
-    :meth:`Fit.resume`.
+    Each NUTS chain starts at its own random point: the prior median plus uniform(-2, 2)
+    noise on the unconstrained scale (group locations around the prior's location,
+    participant offsets in (-2, 2)), dispersed as Stan's and NumPyro's default start (which
+    R-hat assumes) but centred where the priors are; if the log density is not finite there,
+    the prior median, the prior mean and then NumPyro's uniform(-2, 2) are tried. SVI and MAP
+    start at the prior median. Continue a NUTS fit with :meth:`Fit.resume`.
     """
     if not isinstance(model, Model):
         raise TypeError(

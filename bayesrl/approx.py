@@ -195,7 +195,7 @@ def run_svi(
         raise ValueError(f"guide must be one of {list(GUIDES)}, got {guide!r}")
     model_args = (model, trials, priors, frozenset(centered), design)
     key_init, key_svi, key_draw = jax.random.split(rng_key, 3)
-    _, start = find_initial_params(*model_of_data(*model_args), key_init, 1, participants=participants)
+    _, start = find_initial_params(*model_of_data(*model_args), key_init, 1, participants=participants, dispersed=False)
     start = jax.tree_util.tree_map(lambda x: x[0], start)
     init_values = constrain_fn(hierarchical_model, model_args, {}, start)
     init_loc = init_to_value(values=init_values)
@@ -278,7 +278,7 @@ def run_map(
     """
     model_args = (model, trials, priors, frozenset(centered), design)
     key_init, key_draw = jax.random.split(rng_key)
-    _, start = find_initial_params(*model_of_data(*model_args), key_init, 1, participants=participants)
+    _, start = find_initial_params(*model_of_data(*model_args), key_init, 1, participants=participants, dispersed=False)
     start = jax.tree_util.tree_map(lambda x: x[0], start)
     x0, unravel = ravel_pytree(start)
     dtype = x0.dtype

@@ -22,8 +22,53 @@ from .data import pad_trials, trial_bucket
 from .design import participant_arrays, trial_values, with_participant_arrays
 from .hierarchy import hierarchical_model
 
+
+def init_around_median(site=None, radius=2.0, num_samples=15):
+    """Start at the prior median plus uniform(-radius, radius) noise, on the unconstrained scale.
+
+    A NumPyro init strategy: dispersed like Stan's and NumPyro's default uniform(-2, 2) start
+    (which it equals for a parameter whose prior median is 0 on the unconstrained scale, e.g.
+    a non-centred participant offset), but centred where the prior puts the parameter, so a
+    prior far from 0 (a log inverse temperature centred at -6) does not start far out in its
+    tail. Each chain draws its own point, as R-hat assumes (dispersed starts).
+
+    Parameters
+    ----------
+    site : dict, optional
+        A NumPyro sample site; None returns the strategy with these settings.
+    radius : float, default 2.0
+        Half-width of the uniform noise on the unconstrained scale.
+    num_samples : int, default 15
+        Prior draws whose (unconstrained) median is the centre, as ``init_to_median``.
+
+    Returns
+    -------
+    value : jax.Array or callable
+        The site's initial value (its shape), or the strategy when ``site`` is None.
+    """
+    if site is None:
+        return functools.partial(init_around_median, radius=radius, num_samples=num_samples)
+    if site["type"] != "sample" or site["is_observed"] or site["fn"].support.is_discrete:
+        return None
+    if site["value"] is not None:
+        return site["value"]
+    key_median, key_noise = jax.random.split(site["kwargs"]["rng_key"])
+    sample_shape = site["kwargs"].get("sample_shape", ())
+    transform = biject_to(site["fn"].support)
+    try:
+        draws = site["fn"](sample_shape=(num_samples, *sample_shape), rng_key=key_median)
+    except NotImplementedError:  # a prior without sampling: NumPyro's own uniform start
+        return init_to_uniform(site, radius=radius)
+    centre = jnp.median(transform.inv(draws), axis=0)
+    noise = jax.random.uniform(key_noise, centre.shape, centre.dtype, -radius, radius)
+    return transform(centre + noise)
+
+
 #: Initialisation strategies tried in turn (name, factory). Each gets up to 100 tries per chain.
+#: NUTS starts with the first (dispersed starts, one per chain); MAP and SVI, which want one
+#: deterministic start, with the second (``find_initial_params(..., dispersed=False)``).
 INIT_STRATEGIES = (
+    ("prior median + uniform(-2, 2) on the unconstrained scale", lambda: init_around_median(radius=2.0)),
     ("prior median", lambda: init_to_median(num_samples=15)),
     ("prior mean", lambda: init_to_mean),
     ("uniform(-2, 2) on the unconstrained scale", lambda: init_to_uniform(radius=2)),
@@ -275,12 +320,13 @@ def _first_try(numpyro_model, model_args, strategy, keys):
         return jax.jit(jax.vmap(lambda key: one(key, model_args)))(keys)
 
 
-def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, participants=None):
+def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, participants=None, dispersed: bool = True):
     """Initial values of every chain with a finite log density.
 
-    Tries :data:`INIT_STRATEGIES` in turn (the prior median first; NumPyro's own default,
-    uniform(-2, 2) on the unconstrained scale, ignores the priors' location and scale and
-    last) and keeps the first that gives every chain a valid start.
+    Tries :data:`INIT_STRATEGIES` in turn and keeps the first that gives every chain a valid
+    start: the prior median plus uniform(-2, 2) noise on the unconstrained scale (a dispersed
+    start per chain, :func:`init_around_median`), the prior median, the prior mean, and last
+    NumPyro's own default, uniform(-2, 2) around 0, which ignores the priors' location.
 
     Parameters
     ----------
@@ -292,6 +338,9 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
     num_chains : int
     participants : sequence, optional
         Participant ids, for the error message.
+    dispersed : bool, default True
+        False skips the dispersed start and begins with the prior median (one deterministic
+        start up to the median's 15 prior draws: what MAP and SVI want).
 
     Returns
     -------
@@ -307,7 +356,8 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
         log density is not finite at the prior mean.
     """
     keys = jax.random.split(rng_key, num_chains)
-    name, make = INIT_STRATEGIES[0]
+    strategies = INIT_STRATEGIES if dispersed else INIT_STRATEGIES[1:]
+    name, make = strategies[0]
     params, valid = _first_try(numpyro_model, model_args, make(), keys)
     if bool(np.all(np.asarray(valid))):
         return name, params
@@ -318,7 +368,7 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
         if s["type"] == "sample" and not s["is_observed"]
     }
     tried = []
-    for name, make in INIT_STRATEGIES:
+    for name, make in strategies:
         with jax.numpy_rank_promotion("allow"):
             # the log density only: NUTS checks the gradient at its own start, and compiling the
             # gradient here as well would add about a quarter to every fit's compilation
@@ -370,8 +420,9 @@ def run_nuts(
 ):
     """Sample the hierarchical model with NUTS (``design``: a :class:`bayesrl.design.Design` or None).
 
-    Chains start from the prior median (:func:`find_initial_params`; other strategies when
-    that gives a non-finite log density). With ``state`` (a previous run's last state, see
+    Each chain starts at its own point, the prior median plus uniform(-2, 2) noise on the
+    unconstrained scale (:func:`find_initial_params`; other strategies when that gives a
+    non-finite log density). With ``state`` (a previous run's last state, see
     :func:`state_to_dataset`) sampling continues from it without warm-up: the adapted step
     size and mass matrix are kept, and with the state's own random key the draws are those
     a longer first run would have made.

@@ -17,7 +17,7 @@ from bayesrl import _arviz
 from bayesrl import data as data_mod
 from bayesrl.approx import elbo_convergence, laplace_precision
 from bayesrl.hierarchy import hierarchical_model, resolve_priors
-from bayesrl.inference import InitError, find_initial_params
+from bayesrl.inference import INIT_STRATEGIES, InitError, find_initial_params, init_around_median
 from bayesrl.transforms import phi_approx
 
 QUIET = dict(seed=0, progress_bar=False, check=False)
@@ -155,7 +155,7 @@ def _points_table(n_participants, n_trials, scale=10_000.0):
     return df
 
 
-def test_default_init_fails_where_the_prior_median_works():
+def test_default_init_fails_where_the_prior_centred_start_works():
     model, df = _naive_softmax_model(), _points_table(20, 20)
     dataset = data_mod.prepare(df, model)
     args = (model, dataset.trials(model), resolve_priors(model, None), frozenset())
@@ -167,12 +167,51 @@ def test_default_init_fails_where_the_prior_median_works():
             jax.random.PRNGKey(0), *args
         )
     name, params = find_initial_params(hierarchical_model, args, jax.random.PRNGKey(0), 2)
-    assert name == "prior median" and params["beta_mu"].shape == (2,)
+    assert name == INIT_STRATEGIES[0][0] and params["beta_mu"].shape == (2,)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a 30-draw run warns about ESS
         fit = brl.fit(model, df, num_warmup=20, num_samples=20, num_chains=2, **QUIET)
-    assert fit.metadata["sampler"]["init_strategy"] == "prior median"
+    assert fit.metadata["sampler"]["init_strategy"] == INIT_STRATEGIES[0][0]
     assert np.all(np.isfinite(fit.posterior["beta"].values))
+
+
+def test_init_around_median_is_uniform_within_two_units_of_the_prior_median():
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro import handlers
+
+    def model():
+        numpyro.sample("a", dist.Normal(5.0, 1e-6))
+        numpyro.sample("b", dist.LogNormal(np.log(3.0), 1e-6).expand([2000]).to_event(1))  # positive: log
+        numpyro.sample("z", dist.Normal(0.0, 1e-6).expand([2000]).to_event(1))
+        numpyro.sample("y", dist.Normal(0.0, 1.0), obs=0.3)
+
+    def start(seed):
+        seeded = handlers.seed(model, jax.random.PRNGKey(seed))
+        tr = handlers.trace(handlers.substitute(seeded, substitute_fn=init_around_median(radius=2.0))).get_trace()
+        return {k: np.asarray(v["value"]) for k, v in tr.items()}
+
+    starts = [start(seed) for seed in range(40)]
+    a = np.array([s["a"] for s in starts])
+    assert np.all(np.abs(a - 5.0) < 2.0) and a.std() > 0.8  # dispersed across chains: uniform sd 1.15
+    z, log_b = starts[0]["z"], np.log(starts[0]["b"] / 3.0)
+    for u in (z, log_b):
+        assert np.all(np.abs(u) < 2.0 + 1e-3)
+        assert abs(u.mean()) < 0.1 and abs(u.var() - 4 / 3) < 0.15  # uniform(-2, 2): variance 4/3
+    assert float(starts[0]["y"]) == 0.3  # observed sites untouched
+
+
+def test_nuts_chains_start_apart_around_the_prior_median_and_map_at_it():
+    model, df = _naive_softmax_model(), _points_table(6, 20)
+    args = (model, data_mod.prepare(df, model).trials(model), resolve_priors(model, None), frozenset())
+    name, params = find_initial_params(hierarchical_model, args, jax.random.PRNGKey(3), 8)
+    assert name == INIT_STRATEGIES[0][0]
+    mu = np.asarray(params["beta_mu"])  # the prior: Normal(-6, 1), so the median of 15 draws is within ~1
+    assert mu.shape == (8,) and np.all(np.abs(mu + 6.0) < 3.5) and mu.std() > 0.5
+    z = np.asarray(params["alpha_z"])  # offsets: prior median 0, within 2 + 4 sd of the median of 15 draws (0.32)
+    assert z.shape == (8, 6) and np.all(np.abs(z) < 3.3) and z.std() > 0.8
+    name, params = find_initial_params(hierarchical_model, args, jax.random.PRNGKey(3), 8, dispersed=False)
+    assert name == "prior median" and np.asarray(params["alpha_z"]).std() < 0.6
 
 
 def test_init_failure_names_the_participant():

@@ -21,7 +21,7 @@ from numpyro.infer import NUTS
 
 from .engine import has_gaps, starts_blocks
 from .hierarchy import hierarchical_model
-from .inference import _EXTRA, init_around_median, pointwise_log_likelihood
+from .inference import _EXTRA, START_RADIUS, init_around_median, pointwise_log_likelihood
 from .results import Fit, build_idata
 from .transforms import Prior
 
@@ -89,7 +89,7 @@ def _build_program(
         numpyro_model,
         target_accept_prob=target_accept,
         max_tree_depth=max_tree_depth,
-        init_strategy=init_around_median(radius=2.0),
+        init_strategy=init_around_median(radius=START_RADIUS),
     )
 
     def lane(key, trials, numbers):

@@ -9,9 +9,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from jax.flatten_util import ravel_pytree
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from numpyro import handlers
-from numpyro.distributions.distribution import validation_enabled
+from numpyro.distributions.distribution import (
+    ExpandedDistribution,
+    Independent,
+    MaskedDistribution,
+    validation_enabled,
+)
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import MCMC, NUTS, init_to_mean, init_to_median, init_to_uniform, init_to_value
 from numpyro.infer.util import constrain_fn, find_valid_initial_params, potential_energy
@@ -23,6 +29,20 @@ from .design import participant_arrays, trial_values, with_participant_arrays
 from .hierarchy import hierarchical_model
 
 
+def _exact_median(fn, shape):
+    """The median of a univariate prior (wrapped by plates, ``expand``, ``to_event`` or ``mask``), or None."""
+    base = fn
+    while isinstance(base, Independent | ExpandedDistribution | MaskedDistribution):
+        base = base.base_dist
+    if base.event_shape:
+        return None
+    try:
+        median = base.icdf(jnp.full(base.batch_shape, 0.5))
+    except NotImplementedError:
+        return None
+    return jnp.broadcast_to(median, shape)
+
+
 def init_around_median(site=None, radius=2.0, num_samples=15):
     """Start at the prior median plus uniform(-radius, radius) noise, on the unconstrained scale.
 
@@ -30,16 +50,19 @@ def init_around_median(site=None, radius=2.0, num_samples=15):
     (which it equals for a parameter whose prior median is 0 on the unconstrained scale, e.g.
     a non-centred participant offset), but centred where the prior puts the parameter, so a
     prior far from 0 (a log inverse temperature centred at -6) does not start far out in its
-    tail. Each chain draws its own point, as R-hat assumes (dispersed starts).
+    tail. Each chain draws its own point, as R-hat assumes (dispersed starts). The median is
+    exact where the prior has an inverse CDF (normal, half-normal, half-Cauchy: every prior of
+    :func:`bayesrl.hierarchy.hierarchical_model`), else that of ``num_samples`` prior draws.
 
     Parameters
     ----------
     site : dict, optional
         A NumPyro sample site; None returns the strategy with these settings.
     radius : float, default 2.0
-        Half-width of the uniform noise on the unconstrained scale.
+        Half-width of the uniform noise on the unconstrained scale; 0 gives the median itself
+        (without drawing noise).
     num_samples : int, default 15
-        Prior draws whose (unconstrained) median is the centre, as ``init_to_median``.
+        Prior draws whose (unconstrained) median is the centre where the exact one is not known.
 
     Returns
     -------
@@ -53,22 +76,31 @@ def init_around_median(site=None, radius=2.0, num_samples=15):
     if site["value"] is not None:
         return site["value"]
     key_median, key_noise = jax.random.split(site["kwargs"]["rng_key"])
-    sample_shape = site["kwargs"].get("sample_shape", ())
+    sample_shape = tuple(site["kwargs"].get("sample_shape", ()))
     transform = biject_to(site["fn"].support)
-    try:
-        draws = site["fn"](sample_shape=(num_samples, *sample_shape), rng_key=key_median)
-    except NotImplementedError:  # a prior without sampling: NumPyro's own uniform start
-        return init_to_uniform(site, radius=radius)
-    centre = jnp.median(transform.inv(draws), axis=0)
+    median = _exact_median(site["fn"], sample_shape + site["fn"].shape())
+    if median is not None:
+        centre = transform.inv(median)
+    else:
+        try:
+            draws = site["fn"](sample_shape=(num_samples, *sample_shape), rng_key=key_median)
+        except NotImplementedError:  # a prior without sampling: NumPyro's own uniform start
+            return init_to_uniform(site, radius=radius)
+        centre = jnp.median(transform.inv(draws), axis=0)
+    if radius == 0:
+        return transform(centre)
     noise = jax.random.uniform(key_noise, centre.shape, centre.dtype, -radius, radius)
     return transform(centre + noise)
 
+
+#: Half-width of the chains' dispersed starts around the prior median (unconstrained scale).
+START_RADIUS = 2.0
 
 #: Initialisation strategies tried in turn (name, factory). Each gets up to 100 tries per chain.
 #: NUTS starts with the first (dispersed starts, one per chain); MAP and SVI, which want one
 #: deterministic start, with the second (``find_initial_params(..., dispersed=False)``).
 INIT_STRATEGIES = (
-    ("prior median + uniform(-2, 2) on the unconstrained scale", lambda: init_around_median(radius=2.0)),
+    ("prior median + uniform(-2, 2) on the unconstrained scale", lambda: init_around_median(radius=START_RADIUS)),
     ("prior median", lambda: init_to_median(num_samples=15)),
     ("prior mean", lambda: init_to_mean),
     ("uniform(-2, 2) on the unconstrained scale", lambda: init_to_uniform(radius=2)),
@@ -290,11 +322,16 @@ def describe_nonfinite(numpyro_model, model_args, participants=None) -> str:
     return "At the prior mean: " + "; ".join(found) + "."
 
 
-def _first_try(numpyro_model, model_args, strategy, keys):
+def _first_try(numpyro_model, model_args, strategy, keys, noise_radius=0.0):
     """Each chain's first start as NumPyro's ``find_valid_initial_params`` draws it, and its validity.
 
     One compiled program gives the start and whether the log density is finite there, without
     the gradient or the retry loop (which would add about a quarter to a fit's compilation).
+    With ``noise_radius`` > 0, uniform(-noise_radius, noise_radius) noise is added to the
+    strategy's point on the unconstrained scale in one draw for all sites: the start of
+    ``init_around_median(radius=noise_radius)`` from ``init_around_median(radius=0)``, with one
+    random draw instead of one per site (each costs compilation time: 2.8 s against 0.1 s
+    for the two-step model's 13 sites, measured on 2026-12-06).
 
     Returns
     -------
@@ -304,13 +341,17 @@ def _first_try(numpyro_model, model_args, strategy, keys):
     """
 
     def one(key, args):
-        _, subkey = jax.random.split(key)  # as find_valid_initial_params draws its first try
+        key_noise, subkey = jax.random.split(key)  # subkey: find_valid_initial_params's first try
         tr = trace_at(numpyro_model, args, strategy, subkey)
         params = {
             k: biject_to(s["fn"].support).inv(s["value"])
             for k, s in tr.items()
             if s["type"] == "sample" and not s["is_observed"]
         }
+        if noise_radius:
+            flat, unravel = ravel_pytree(params)
+            noise = jax.random.uniform(key_noise, flat.shape, flat.dtype, -noise_radius, noise_radius)
+            params = unravel(flat + noise)
         return params, jnp.isfinite(potential_energy(numpyro_model, args, {}, params))
 
     with jax.numpy_rank_promotion("allow"):
@@ -357,8 +398,12 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
     """
     keys = jax.random.split(rng_key, num_chains)
     strategies = INIT_STRATEGIES if dispersed else INIT_STRATEGIES[1:]
-    name, make = strategies[0]
-    params, valid = _first_try(numpyro_model, model_args, make(), keys)
+    if dispersed:  # INIT_STRATEGIES[0], with one random draw for all sites
+        name = strategies[0][0]
+        params, valid = _first_try(numpyro_model, model_args, init_around_median(radius=0.0), keys, START_RADIUS)
+    else:
+        name, make = strategies[0]
+        params, valid = _first_try(numpyro_model, model_args, make(), keys)
     if bool(np.all(np.asarray(valid))):
         return name, params
     tr = trace_at(numpyro_model, model_args, init_to_median(num_samples=15), rng_key)

@@ -333,11 +333,11 @@ def check_hand_written(model_name: str, table: pd.DataFrame, seed: int = 0) -> f
 # one process: two calls of one peer on one workload
 
 
-def min_ess(draws: dict) -> tuple[float, float]:
-    """Min bulk and tail ESS over every scalar of every variable; draws are (chain, draw, ...)."""
+def ess_over_scalars(draws: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Bulk and tail ESS of every scalar of every variable; draws are (chain, draw, ...)."""
     import arviz as az
 
-    bulk, tail = np.inf, np.inf
+    bulk, tail = [], []
     for x in draws.values():
         x = np.asarray(x, dtype=float)
         flat = x.reshape(x.shape[0], x.shape[1], -1)
@@ -345,9 +345,9 @@ def min_ess(draws: dict) -> tuple[float, float]:
             col = flat[:, :, j]
             if np.ptp(col) == 0:
                 continue
-            bulk = min(bulk, float(az.ess(col, method="bulk")))
-            tail = min(tail, float(az.ess(col, method="tail")))
-    return bulk, tail
+            bulk.append(float(az.ess(col, method="bulk")))
+            tail.append(float(az.ess(col, method="tail")))
+    return np.array(bulk), np.array(tail)
 
 
 def call_bayesrl(table, settings, seed, model="bandit2arm_delta"):
@@ -438,10 +438,12 @@ def worker(args) -> None:
             wall, draws, div, steps = call_numpyro(table, settings, args.seed, args.model)
         else:
             wall, draws, div, steps = call_bayesrl(table, settings, args.seed, args.model)
-        bulk, tail = min_ess(draws)
+        all_bulk, all_tail = ess_over_scalars(draws)
+        bulk, tail = float(all_bulk.min()), float(all_tail.min())
         row = {
             "call": call, "wall_s": wall, "min_bulk_ess": bulk, "min_tail_ess": tail,
-            "min_ess_per_s": bulk / wall, "divergences": div, "leapfrog_steps": steps,
+            "min_ess_per_s": bulk / wall, "median_bulk_ess": float(np.median(all_bulk)),
+            "divergences": div, "leapfrog_steps": steps,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }  # fmt: skip
         if args.peer == "stan":
@@ -478,12 +480,14 @@ def run_one(peer, table_path, settings, seed, x64, hbayesdm_dir, timeout, calls=
 
 def summarise(raw: pd.DataFrame) -> pd.DataFrame:
     """Median [min, max] over repetitions of each figure, per workload, peer and call."""
-    figures = ["wall_s", "min_bulk_ess", "min_tail_ess", "min_ess_per_s", "divergences", "leapfrog_steps",
-               "peak_rss_mb"]  # fmt: skip
+    figures = ["wall_s", "min_bulk_ess", "min_tail_ess", "min_ess_per_s", "median_bulk_ess", "divergences",
+               "leapfrog_steps", "peak_rss_mb"]  # fmt: skip
     rows = []
     for (workload, peer, call), g in raw.groupby(["workload", "peer", "call"], sort=False):
         row = {"workload": workload, "peer": peer, "call": call, "repeats": len(g)}
         for f in figures:
+            if f not in g:  # results written before a figure was added
+                continue
             v = g[f].to_numpy(dtype=float)
             row[f] = f"{np.median(v):.4g} [{v.min():.4g}, {v.max():.4g}]" if len(v) > 1 else f"{v[0]:.4g}"
         if "stan_build_s" in g and g["stan_build_s"].notna().any():

@@ -201,15 +201,28 @@ def test_init_around_median_is_uniform_within_two_units_of_the_prior_median():
     assert float(starts[0]["y"]) == 0.3  # observed sites untouched
 
 
+def test_exact_prior_medians_of_wrapped_univariate_priors():
+    import numpyro.distributions as dist
+
+    from bayesrl.inference import _exact_median
+
+    np.testing.assert_allclose(_exact_median(dist.HalfCauchy(2.0).expand([3]).to_event(1), (3,)), [2.0] * 3)
+    np.testing.assert_allclose(_exact_median(dist.Normal(jnp.array([1.0, -4.0]), 3.0).to_event(1), (2,)), [1, -4])
+    np.testing.assert_allclose(_exact_median(dist.HalfNormal(1.0).mask(False), (4,)), [0.67449] * 4, rtol=1e-5)
+    assert _exact_median(dist.Dirichlet(jnp.ones(3)), (3,)) is None  # multivariate: 15 prior draws instead
+
+
 def test_nuts_chains_start_apart_around_the_prior_median_and_map_at_it():
     model, df = _naive_softmax_model(), _points_table(6, 20)
     args = (model, data_mod.prepare(df, model).trials(model), resolve_priors(model, None), frozenset())
     name, params = find_initial_params(hierarchical_model, args, jax.random.PRNGKey(3), 8)
     assert name == INIT_STRATEGIES[0][0]
-    mu = np.asarray(params["beta_mu"])  # the prior: Normal(-6, 1), so the median of 15 draws is within ~1
-    assert mu.shape == (8,) and np.all(np.abs(mu + 6.0) < 3.5) and mu.std() > 0.5
-    z = np.asarray(params["alpha_z"])  # offsets: prior median 0, within 2 + 4 sd of the median of 15 draws (0.32)
-    assert z.shape == (8, 6) and np.all(np.abs(z) < 3.3) and z.std() > 0.8
+    mu = np.asarray(params["beta_mu"])  # the prior: Normal(-6, 1), median -6 (exact: inverse CDF)
+    assert mu.shape == (8,) and np.all(np.abs(mu + 6.0) < 2.0) and mu.std() > 0.5
+    z = np.asarray(params["alpha_z"])  # offsets: prior median 0
+    assert z.shape == (8, 6) and np.all(np.abs(z) < 2.0) and z.std() > 0.8
+    sigma = np.asarray(params["beta_sigma"])  # unconstrained: log of a HalfNormal(0.5), median 0.5 * 0.6745
+    assert np.all(np.abs(sigma - np.log(0.5 * 0.67449)) < 2.0) and sigma.std() > 0.5
     name, params = find_initial_params(hierarchical_model, args, jax.random.PRNGKey(3), 8, dispersed=False)
     assert name == "prior median" and np.asarray(params["alpha_z"]).std() < 0.6
 

@@ -16,17 +16,24 @@ stan     hBayesDM's Stan program of the workload's model (fetched with hBayesDM'
          importable.
 numpyro  The model a user writes from NumPyro's documentation: non-centred hierarchical priors
          (hBayesDM's), ``lax.scan`` over trials and ``vmap`` over participants, masked padding.
-         Written for ``bandit2arm_delta`` and ``bandit4arm_4par`` (``NUMPYRO_MODELS``).
+         Written for ``bandit2arm_delta``, ``bandit4arm_4par`` and ``ts_par4``
+         (``NUMPYRO_MODELS``), each checked against bayesrl's likelihood before timing.
 bayesrl  ``brl.fit(brl.models.get(model)(), table)``.
 
 Workloads (model): ``example``, hBayesDM's 2-armed bandit example (20 x 100) when the sdist can
 be fetched, else the example shipped with bayesrl (same shape); ``PxT``, synthetic P x T data
 (200x200, and 1000x200 with ``--large``) simulated by bayesrl from hBayesDM-like group values
 (all ``bandit2arm_delta``); ``bandit4arm``, hBayesDM's 4-armed gain/loss example (10 x 200,
-``bandit4arm_4par``; needs the sdist).
+``bandit4arm_4par``; needs the sdist); ``twostep``, hBayesDM's two-step example (11 x 200,
+``ts_par4``; needs the sdist).
+
+Ratios of median min-ESS/s come with a 95% bootstrap interval (``ratio_interval``) where both
+peers ran at least 3 repetitions: on small posteriors the min ESS varies over seeds more than
+the peers differ, and the interval says whether a ratio's distance from 1 is more than that.
 
     python benchmarks/bench_peers.py --out benchmarks/results            # full (hours on 2 cores)
     python benchmarks/bench_peers.py --out /tmp/quick --quick            # check the script runs
+    python benchmarks/bench_peers.py --from-runs a_runs.csv b_runs.csv --name pooled  # pool runs
 
 Run it in an environment with ``pip install -e '.[bench]'`` (PyStan, numba) for all peers.
 """
@@ -479,16 +486,21 @@ def run_one(peer, table_path, settings, seed, x64, hbayesdm_dir, timeout, calls=
 
 
 def summarise(raw: pd.DataFrame) -> pd.DataFrame:
-    """Median [min, max] over repetitions of each figure, per workload, peer and call."""
+    """Median [min, max] over repetitions of each figure, per workload, peer and call.
+
+    A figure missing from some runs (pooled files recorded before it was added) is summarised
+    over the runs that have it.
+    """
     figures = ["wall_s", "min_bulk_ess", "min_tail_ess", "min_ess_per_s", "median_bulk_ess", "divergences",
                "leapfrog_steps", "peak_rss_mb"]  # fmt: skip
     rows = []
     for (workload, peer, call), g in raw.groupby(["workload", "peer", "call"], sort=False):
         row = {"workload": workload, "peer": peer, "call": call, "repeats": len(g)}
         for f in figures:
-            if f not in g:  # results written before a figure was added
+            v = g[f].to_numpy(dtype=float) if f in g else np.array([])
+            v = v[~np.isnan(v)]  # runs recorded before a figure was added lack it
+            if not v.size:
                 continue
-            v = g[f].to_numpy(dtype=float)
             row[f] = f"{np.median(v):.4g} [{v.min():.4g}, {v.max():.4g}]" if len(v) > 1 else f"{v[0]:.4g}"
         if "stan_build_s" in g and g["stan_build_s"].notna().any():
             row["stan_build_s"] = f"{g['stan_build_s'].median():.0f}"
@@ -496,24 +508,58 @@ def summarise(raw: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def ratio_interval(a, b, level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of ``median(a) / median(b)``.
+
+    Each peer's repetitions are resampled independently (a repetition's seed gives unrelated
+    chains in two peers, so they are not paired). With a handful of repetitions per peer the
+    interval says whether a ratio's distance from 1 is larger than the spread between seeds.
+
+    Parameters
+    ----------
+    a, b : array-like, shape (repeats,)
+        One figure (min-ESS/s) per repetition of each peer.
+    level : float, default 0.95
+    n_boot : int, default 10000
+    seed : int, default 0
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    rng = np.random.default_rng(seed)
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    boot_a = np.median(rng.choice(a, (n_boot, a.size)), axis=1)
+    boot_b = np.median(rng.choice(b, (n_boot, b.size)), axis=1)
+    low, high = np.percentile(boot_a / boot_b, [50 * (1 - level), 50 * (1 + level)])
+    return float(low), float(high)
+
+
 def ratios(raw: pd.DataFrame) -> pd.DataFrame:
-    """Bayesrl's median min-ESS/s over each peer's, per workload (second calls; first where only those ran)."""
+    """Bayesrl's median min-ESS/s over each peer's, per workload (second calls; first where only those ran).
+
+    With at least 3 repetitions of both, a column ``... 95% interval`` gives
+    :func:`ratio_interval` of the ratio.
+    """
     second = raw[raw.call == "second"]
     use = pd.concat([second, raw[(raw.call == "first") & ~raw.workload.isin(second.workload)]])
-    med = use.groupby(["workload", "peer"], sort=False)["min_ess_per_s"].median()
+    values = {key: g["min_ess_per_s"].to_numpy(dtype=float) for key, g in use.groupby(["workload", "peer"], sort=False)}
     rows = []
     for workload in raw.workload.unique():
-        if (workload, "bayesrl") not in med:
+        ours = values.get((workload, "bayesrl"))
+        if ours is None:
             continue
+        row = {"workload": workload}
         for peer in ("stan", "numpyro"):
-            if (workload, peer) in med:
-                rows.append(
-                    {
-                        "workload": workload,
-                        "bayesrl / " + peer: round(med[workload, "bayesrl"] / med[workload, peer], 2),
-                    }
-                )
-    return pd.DataFrame(rows).groupby("workload", sort=False).first().reset_index() if rows else pd.DataFrame()
+            theirs = values.get((workload, peer))
+            if theirs is None:
+                continue
+            row["bayesrl / " + peer] = round(float(np.median(ours) / np.median(theirs)), 2)
+            if min(ours.size, theirs.size) >= 3:
+                low, high = ratio_interval(ours, theirs)
+                row[f"bayesrl / {peer} 95% interval"] = f"[{low:.2f}, {high:.2f}]"
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def main(argv=None) -> int:
@@ -536,6 +582,14 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--hbayesdm", default=None, help="an unpacked hBayesDM sdist (else fetched with pip)")
     ap.add_argument("--timeout", type=int, default=4 * 3600, help="seconds per process")
+    ap.add_argument("--name", default="bench_peers", help="stem of the files written to --out")
+    ap.add_argument(
+        "--from-runs",
+        nargs="+",
+        default=None,
+        metavar="RUNS_CSV",
+        help="run nothing: pool these *_runs.csv files (e.g. several seed ranges) into one table",
+    )
     ap.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--peer", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--table", default=None, help=argparse.SUPPRESS)
@@ -545,6 +599,17 @@ def main(argv=None) -> int:
     if args.worker:
         args.peer = args.worker
         worker(args)
+        return 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.from_runs:
+        raw = pd.concat([pd.read_csv(f) for f in args.from_runs], ignore_index=True)
+        header = (
+            f"# bench_peers, pooled ({datetime.date.today()})\n\n"
+            f"Runs pooled from {', '.join(Path(f).name for f in args.from_runs)} (their machine, settings and "
+            "date are in each file's own table); median [min, max] over all their repetitions.\n\n"
+        )
+        write_tables(raw, out, args.name, header, runs=False)  # the runs are in the files pooled
         return 0
 
     settings = dict(num_warmup=1000, num_samples=1000, num_chains=4)
@@ -559,8 +624,6 @@ def main(argv=None) -> int:
             print("stan (PyStan 3) is not installed here: the Stan peer is skipped (pip install pystan)", flush=True)
             peers.remove("stan")
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()] + (["1000x200"] if args.large else [])
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for workload in workloads:
@@ -592,11 +655,6 @@ def main(argv=None) -> int:
         print("no run finished: nothing to write", flush=True)
         return 1
     raw = pd.DataFrame(rows)
-    suffix = "_quick" if args.quick else ""
-    raw.to_csv(out / f"bench_peers{suffix}_runs.csv", index=False)
-    summary = summarise(raw)
-    summary.to_csv(out / f"bench_peers{suffix}.csv", index=False)
-
     header = (
         f"# bench_peers ({datetime.date.today()})\n\n"
         f"Machine: {machine()}; JAX peers in float{'64' if args.x64 else '32'}, 4 chains on 4 host devices "
@@ -607,14 +665,31 @@ def main(argv=None) -> int:
         "process, empty compilation cache (Stan's C++ build is `stan_build_s`, not included in `wall_s`); "
         "`second`: same process, same shapes.\n\n"
     )
+    write_tables(raw, out, args.name + ("_quick" if args.quick else ""), header)
+    return 0
+
+
+def write_tables(raw: pd.DataFrame, out: Path, name: str, header: str, runs: bool = True) -> str:
+    """Write ``{name}.csv`` (the summary), ``{name}.md`` and with ``runs`` ``{name}_runs.csv`` (every call).
+
+    Returns the Markdown text.
+    """
+    if runs:
+        raw.to_csv(out / f"{name}_runs.csv", index=False)
+    summary = summarise(raw)
+    summary.to_csv(out / f"{name}.csv", index=False)
     text = header + markdown(summary) + "\n"
     ratio = ratios(raw)
     if not ratio.empty:
-        text += "\nRatios of median min-ESS/s (second call; first call where only one ran), bayesrl over each peer:\n\n"
+        text += (
+            "\nRatios of median min-ESS/s (second call; first call where only one ran), bayesrl over each peer, "
+            "with a 95% bootstrap interval where both peers ran at least 3 repetitions (`ratio_interval`: "
+            "each peer's repetitions resampled):\n\n"
+        )
         text += markdown(ratio) + "\n"
-    (out / f"bench_peers{suffix}.md").write_text(text)
+    (out / f"{name}.md").write_text(text)
     print(text)
-    return 0
+    return text
 
 
 if __name__ == "__main__":

@@ -558,7 +558,8 @@ def ratios(raw: pd.DataFrame) -> pd.DataFrame:
             if min(ours.size, theirs.size) >= 3:
                 low, high = ratio_interval(ours, theirs)
                 row[f"bayesrl / {peer} 95% interval"] = f"[{low:.2f}, {high:.2f}]"
-        rows.append(row)
+        if len(row) > 1:  # bayesrl ran beside a peer
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -61,6 +61,7 @@ def test_ratios_interval_column_only_with_three_repeats(bench_peers):
     assert 1.3 <= low <= 2.0 <= high <= 3.0
     two = bench_peers.ratios(runs({"numpyro": [1.0, 1.2], "bayesrl": [2.0, 2.4]}))
     assert "bayesrl / numpyro 95% interval" not in two
+    assert bench_peers.ratios(runs({"bayesrl": [2.0, 2.4, 1.6]})).empty  # no peer beside it
     # second calls are preferred where they ran
     both = pd.concat([runs({"numpyro": [1.0] * 3, "bayesrl": [1.0] * 3}),
                       runs({"numpyro": [1.0] * 3, "bayesrl": [3.0] * 3}, call="second")])  # fmt: skip

@@ -101,7 +101,7 @@ START_RADIUS = 2.0
 #: deterministic start, with the second (``find_initial_params(..., dispersed=False)``).
 INIT_STRATEGIES = (
     ("prior median + uniform(-2, 2) on the unconstrained scale", lambda: init_around_median(radius=START_RADIUS)),
-    ("prior median", lambda: init_to_median(num_samples=15)),
+    ("prior median", lambda: init_around_median(radius=0.0)),
     ("prior mean", lambda: init_to_mean),
     ("uniform(-2, 2) on the unconstrained scale", lambda: init_to_uniform(radius=2)),
 )
@@ -381,7 +381,7 @@ def find_initial_params(numpyro_model, model_args, rng_key, num_chains: int, par
         Participant ids, for the error message.
     dispersed : bool, default True
         False skips the dispersed start and begins with the prior median (one deterministic
-        start up to the median's 15 prior draws: what MAP and SVI want).
+        start, exact where the prior has an inverse CDF: what MAP and SVI want).
 
     Returns
     -------

@@ -230,6 +230,22 @@ def compare(elpds: dict, method: str) -> pd.DataFrame:
     return table
 
 
+def ess_columns(draws) -> tuple[np.ndarray, np.ndarray]:
+    """Bulk and tail effective sample size of each column of ``draws``, shape (chain, draw, column).
+
+    Returns two arrays of shape (column,). ArviZ 1.x cannot take the tail ESS of a bare NumPy
+    array, so the draws go in as one variable of a ``Dataset`` under both versions.
+    """
+    x = np.asarray(draws, dtype=float)
+    data = xr.Dataset({"x": (("chain", "draw", "column"), x)})
+    out = []
+    for method in ("bulk", "tail"):
+        ess = az.ess(data, method=method)
+        ess = ess if isinstance(ess, xr.Dataset) else group(ess, "posterior")
+        out.append(np.asarray(ess["x"], dtype=float))
+    return out[0], out[1]
+
+
 def ess_array(draws) -> float:
     """Bulk effective sample size of one quantity, shape (chain, draw)."""
     return float(az.ess(np.asarray(draws, dtype=float)))

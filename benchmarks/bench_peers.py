@@ -342,19 +342,16 @@ def check_hand_written(model_name: str, table: pd.DataFrame, seed: int = 0) -> f
 
 def ess_over_scalars(draws: dict) -> tuple[np.ndarray, np.ndarray]:
     """Bulk and tail ESS of every scalar of every variable; draws are (chain, draw, ...)."""
-    import arviz as az
+    from bayesrl import _arviz
 
-    bulk, tail = [], []
+    columns = []
     for x in draws.values():
         x = np.asarray(x, dtype=float)
         flat = x.reshape(x.shape[0], x.shape[1], -1)
-        for j in range(flat.shape[2]):
-            col = flat[:, :, j]
-            if np.ptp(col) == 0:
-                continue
-            bulk.append(float(az.ess(col, method="bulk")))
-            tail.append(float(az.ess(col, method="tail")))
-    return np.array(bulk), np.array(tail)
+        columns += [flat[:, :, j] for j in range(flat.shape[2]) if np.ptp(flat[:, :, j]) > 0]
+    if not columns:
+        return np.array([]), np.array([])
+    return _arviz.ess_columns(np.stack(columns, axis=-1))
 
 
 def call_bayesrl(table, settings, seed, model="bandit2arm_delta"):

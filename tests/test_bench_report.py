@@ -83,3 +83,18 @@ def test_pooled_runs_summary_skips_missing_figures(bench_peers, tmp_path):
     text = (tmp_path / "pooled.md").read_text()
     assert "a_runs.csv, b_runs.csv" in text and "| w (2 x 3) | 1.25 |" in text and "95% interval" in text
     assert not (tmp_path / "pooled_runs.csv").exists()  # the pooled files hold the runs
+
+
+def test_ess_over_scalars_every_scalar_under_either_arviz(bench_peers):
+    """One bulk and one tail ESS per non-constant scalar, in order, under ArviZ 0.2x and 1.x alike."""
+    from bayesrl import _arviz
+
+    rng = np.random.default_rng(0)
+    iid = rng.normal(size=(4, 500, 3))
+    walk = np.cumsum(rng.normal(size=(4, 500)), axis=1)
+    bulk, tail = bench_peers.ess_over_scalars({"a": iid, "b": walk, "c": np.ones((4, 500, 2))})
+    assert bulk.shape == tail.shape == (4,)  # the constant scalars are left out
+    expected = [_arviz.ess_array(iid[:, :, j]) for j in range(3)] + [_arviz.ess_array(walk)]
+    np.testing.assert_allclose(bulk, expected, rtol=1e-10)
+    assert np.all((bulk[:3] > 0.7 * 2000) & (bulk[:3] < 1.3 * 2000)) and bulk[3] < 100
+    assert np.all((tail[:3] > 0.6 * 2000) & (tail[:3] < 1.4 * 2000)) and tail[3] < 200

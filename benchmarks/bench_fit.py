@@ -7,9 +7,10 @@ and in-memory caches), so their difference is the compilation overhead. The 200 
 fitted once unless ``--repeat-large`` is given (compilation does not grow with the data: the
 likelihood is a scan). ESS is the minimum over every sampled and derived parameter
 (participant-level alpha/beta, their mu/sigma/z). Writes ``results/bench_fit.md`` and
-``.csv``.
+``.csv`` (``--name`` for another stem); ``--sizes example,100x100`` picks the workloads
+(``PxT``: participants x trials simulated the same way).
 
-    python benchmarks/bench_fit.py --out benchmarks/results [--quick]
+    python benchmarks/bench_fit.py --out benchmarks/results [--quick] [--sizes example,200x200]
 """
 
 from __future__ import annotations
@@ -38,14 +39,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import markdown  # noqa: E402, F401  (bench_gpu imports it from here)
 
 
-def workloads():
-    yield "example 20 x 100", brl.datasets.load("bandit2arm")
-    task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.8, 0.2], n_trials=200, every=50), reward=1.0, no_reward=-1.0)
+def parse_sizes(text: str) -> list:
+    """``"example,100x100"`` -> ``["example", (100, 100)]`` (participants x trials)."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        if item == "example":
+            out.append(item)
+            continue
+        try:
+            n_p, n_t = (int(v) for v in item.lower().split("x"))
+        except ValueError:
+            raise SystemExit(f"--sizes: {item!r} is neither 'example' nor PARTICIPANTSxTRIALS (e.g. 100x100)") from None
+        out.append((n_p, n_t))
+    return out
+
+
+def workloads(sizes=("example", (200, 200))):
+    """``(label, table)`` of each size: hBayesDM's example, or data simulated from ``rescorla_wagner``."""
     group = {"alpha_mu": -0.4, "alpha_sigma": 0.5, "beta_mu": 0.0, "beta_sigma": 0.5}
-    yield (
-        "synthetic 200 x 200",
-        brl.simulate(brl.models.rescorla_wagner(), group=group, n_participants=200, task=task, seed=7),
-    )
+    for size in sizes:
+        if size == "example":
+            yield "example 20 x 100", brl.datasets.load("bandit2arm")
+            continue
+        n_p, n_t = size
+        schedule = brl.tasks.reversal_schedule([0.8, 0.2], n_trials=n_t, every=50)
+        task = brl.tasks.bandit(schedule, reward=1.0, no_reward=-1.0)
+        table = brl.simulate(brl.models.rescorla_wagner(), group=group, n_participants=n_p, task=task, seed=7)
+        yield f"synthetic {n_p} x {n_t}", table
 
 
 def min_ess(fit):
@@ -58,18 +79,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="benchmarks/results")
     ap.add_argument("--quick", action="store_true", help="tiny settings, to check the script runs")
-    ap.add_argument("--repeat-large", action="store_true", help="also time a second (compiled) 200 x 200 fit")
+    ap.add_argument("--repeat-large", action="store_true", help="also time a second (compiled) fit of synthetic data")
+    ap.add_argument("--sizes", default="example,200x200", help="comma-separated: example and/or PxT (e.g. 100x100)")
+    ap.add_argument("--name", default="bench_fit", help="stem of the files written to --out")
     args = ap.parse_args()
     settings = dict(num_warmup=1000, num_samples=1000, num_chains=4)
     if args.quick:
         settings = dict(num_warmup=50, num_samples=50, num_chains=4)
     rows = []
     model = brl.models.rescorla_wagner()
-    for label, df in workloads():
+    for label, df in workloads(parse_sizes(args.sizes)):
         times = []
         calls = ["first (with compilation)", "second (compiled)"]
         if label.startswith("synthetic") and not args.repeat_large:
-            calls = calls[:1]  # a second 200 x 200 fit costs another ~10 minutes on 2 cores
+            calls = calls[:1]  # a second 200 x 200 fit costs another few minutes on 2 cores
         for call in calls:
             start = time.perf_counter()
             with warnings.catch_warnings():
@@ -97,7 +120,7 @@ def main():
     table = pd.DataFrame(rows)
     os.makedirs(args.out, exist_ok=True)
     suffix = "_quick" if args.quick else ""
-    table.to_csv(os.path.join(args.out, f"bench_fit{suffix}.csv"), index=False)
+    table.to_csv(os.path.join(args.out, f"{args.name}{suffix}.csv"), index=False)
     header = (
         f"# bench_fit ({datetime.date.today()})\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.python_version()}, "
@@ -106,7 +129,7 @@ def main():
         f"Settings: {settings}, rescorla_wagner, seed 0. Min ESS over all parameters "
         f"(participant-level and group-level); min-ESS/s uses the wall time of that call.\n\n"
     )
-    with open(os.path.join(args.out, f"bench_fit{suffix}.md"), "w") as fh:
+    with open(os.path.join(args.out, f"{args.name}{suffix}.md"), "w") as fh:
         fh.write(header + markdown(table) + "\n")
     print(table.to_string(index=False))
 

@@ -18,7 +18,7 @@ It writes ``bench_gradient.md``/``.csv`` (ns per trial per gradient, and bayesrl
 reference) and ``bench_gradient.png`` (time per gradient against participants and trials, log-log,
 with the fitted slopes).
 
-    python benchmarks/bench_gradient.py --out benchmarks/results [--quick] [--x64]
+    python benchmarks/bench_gradient.py --out benchmarks/results [--quick] [--x64] [--sizes 20x100,24x100] [--name STEM]
 
 numba is in the benchmark-only extra (``pip install -e '.[bench]'``, which adds PyStan too);
 without it the reference column is empty.
@@ -139,6 +139,15 @@ def potentials(n_p, n_t):
     return out
 
 
+def parse_size(item: str) -> tuple[int, int]:
+    """``"20x100"`` -> ``(20, 100)``: participants x trials."""
+    try:
+        n_p, n_t = (int(v) for v in item.strip().lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--sizes: {item!r} is not PARTICIPANTSxTRIALS (e.g. 20x100)") from None
+    return n_p, n_t
+
+
 def measure(sizes, reps, reference):
 
     rows = []
@@ -219,6 +228,12 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--x64", action="store_true", help="float64 (default float32)")
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated PxT (e.g. 20x100,24x100) instead of the two axes (axis 'sizes', no slopes)",
+    )
+    ap.add_argument("--name", default="bench_gradient", help="stem of the files written to --out")
     args = ap.parse_args(argv)
 
     import jax
@@ -233,6 +248,8 @@ def main(argv=None) -> int:
     sizes = [("participants", n, 200 if not args.quick else 50) for n in participants]
     sizes += [("trials", 50 if not args.quick else 10, t) for t in trials]
     sizes += [("example", 20, 100)]  # the shape of hBayesDM's example, bench_peers.py's first workload
+    if args.sizes:
+        sizes = [("sizes", *parse_size(item)) for item in args.sizes.split(",")]
     reference = rw_reference()
     if reference is None:
         print("numba is not installed: no compiled reference (pip install numba)", flush=True)
@@ -242,8 +259,8 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     suffix = ("_x64" if args.x64 else "") + ("_quick" if args.quick else "")
-    table.to_csv(out / f"bench_gradient{suffix}.csv", index=False)
-    slopes = plot(table, out / f"bench_gradient{suffix}.png")
+    table.to_csv(out / f"{args.name}{suffix}.csv", index=False)
+    slopes = {} if args.sizes else plot(table, out / f"{args.name}{suffix}.png")
     show = table[[c for c in table.columns if c.endswith("_ns_per_trial") or c.endswith("_over_reference")
                   or c.endswith("_over_numpyro") or c in ("axis", "participants", "trials")]].round(2)  # fmt: skip
     text = (
@@ -252,11 +269,15 @@ def main(argv=None) -> int:
         "Time of one log-density value-and-gradient inside a compiled loop (the numba reference: one call), "
         "per trial.\n\n"
         + markdown(show)
-        + "\n\nLog-log slopes of time against size: "
-        + ", ".join(f"{label} vs {axis}: {s:.2f}" for (axis, label), s in slopes.items())
+        + (
+            "\n\nLog-log slopes of time against size: "
+            + ", ".join(f"{label} vs {axis}: {s:.2f}" for (axis, label), s in slopes.items())
+            if slopes
+            else ""
+        )
         + "\n"
     )
-    (out / f"bench_gradient{suffix}.md").write_text(text)
+    (out / f"{args.name}{suffix}.md").write_text(text)
     print(text)
     return 0
 

@@ -98,3 +98,13 @@ def test_ess_over_scalars_every_scalar_under_either_arviz(bench_peers):
     np.testing.assert_allclose(bulk, expected, rtol=1e-10)
     assert np.all((bulk[:3] > 0.7 * 2000) & (bulk[:3] < 1.3 * 2000)) and bulk[3] < 100
     assert np.all((tail[:3] > 0.6 * 2000) & (tail[:3] < 1.4 * 2000)) and tail[3] < 200
+
+
+def test_bench_gradient_sizes_parse_and_refuse():
+    spec = importlib.util.spec_from_file_location("bench_gradient_under_test", PATH.parent / "bench_gradient.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.parse_size(" 24X100") == (24, 100)
+    for bad in ("24", "24x", "ax100", "24x100x2"):
+        with pytest.raises(SystemExit, match="PARTICIPANTSxTRIALS"):
+            module.parse_size(bad)

@@ -24,3 +24,12 @@ def markdown(table: pd.DataFrame) -> str:
         "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in table.itertuples(index=False)
     ]
     return "\n".join(lines)
+
+
+def parse_size(item: str) -> tuple[int, int]:
+    """``"20x100"`` -> ``(20, 100)``: participants x trials (a ``--sizes`` item)."""
+    try:
+        n_p, n_t = (int(v) for v in item.strip().lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--sizes: {item!r} is not PARTICIPANTSxTRIALS (e.g. 20x100)") from None
+    return n_p, n_t

@@ -36,23 +36,12 @@ import bayesrl as brl  # noqa: E402
 from bayesrl import _arviz  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report import markdown  # noqa: E402, F401  (bench_gpu imports it from here)
+from _report import markdown, parse_size  # noqa: E402, F401  (bench_gpu imports markdown from here)
 
 
 def parse_sizes(text: str) -> list:
     """``"example,100x100"`` -> ``["example", (100, 100)]`` (participants x trials)."""
-    out = []
-    for item in text.split(","):
-        item = item.strip()
-        if item == "example":
-            out.append(item)
-            continue
-        try:
-            n_p, n_t = (int(v) for v in item.lower().split("x"))
-        except ValueError:
-            raise SystemExit(f"--sizes: {item!r} is neither 'example' nor PARTICIPANTSxTRIALS (e.g. 100x100)") from None
-        out.append((n_p, n_t))
-    return out
+    return [item.strip() if item.strip() == "example" else parse_size(item) for item in text.split(",")]
 
 
 def workloads(sizes=("example", (200, 200))):

@@ -36,7 +36,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from _report import machine, markdown  # noqa: E402
+from _report import machine, markdown, parse_size  # noqa: E402
 from _timing import in_loop, timed  # noqa: E402
 
 
@@ -137,15 +137,6 @@ def potentials(n_p, n_t):
     fn, args = model_of_data(model, trials, resolve_priors(model, None))
     out["bayesrl"] = compiled(fn, args)
     return out
-
-
-def parse_size(item: str) -> tuple[int, int]:
-    """``"20x100"`` -> ``(20, 100)``: participants x trials."""
-    try:
-        n_p, n_t = (int(v) for v in item.strip().lower().split("x"))
-    except ValueError:
-        raise SystemExit(f"--sizes: {item!r} is not PARTICIPANTSxTRIALS (e.g. 20x100)") from None
-    return n_p, n_t
 
 
 def measure(sizes, reps, reference):

@@ -100,8 +100,9 @@ def test_ess_over_scalars_every_scalar_under_either_arviz(bench_peers):
     assert np.all((tail[:3] > 0.6 * 2000) & (tail[:3] < 1.4 * 2000)) and tail[3] < 200
 
 
-def test_bench_gradient_sizes_parse_and_refuse():
-    spec = importlib.util.spec_from_file_location("bench_gradient_under_test", PATH.parent / "bench_gradient.py")
+def test_bench_sizes_parse_and_refuse():
+    """``--sizes`` items of bench_gradient.py and bench_fit.py (``_report.parse_size``)."""
+    spec = importlib.util.spec_from_file_location("bench_report_under_test", PATH.parent / "_report.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.parse_size(" 24X100") == (24, 100)

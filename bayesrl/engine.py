@@ -5,10 +5,13 @@ Scoring (observed choices fed in) and simulation (choices drawn from the logits)
 likelihood scores.
 
 A model with several choices per trial (``Model.stages``) returns one logit vector per stage;
-:func:`score_logits` turns them into one array ``(stage, option)`` of log-probabilities, each
-stage normalised over the options offered on that trial and padded to the widest stage with
-:data:`NOT_OFFERED` (probability 0), so everything downstream (likelihood, observe site,
-predictive checks) sees an extra ``stage`` axis and nothing else. Models without stages keep
+:func:`score_logits` turns them into one array ``(stage, option)`` of logits, the options not
+offered on that trial and the padding to the widest stage set to :data:`NOT_OFFERED`
+(probability 0 under a softmax over ``option``), so everything downstream (likelihood, observe
+site, predictive checks) sees an extra ``stage`` axis and nothing else. They are left
+unnormalised: every consumer normalises (the likelihood's ``Categorical``, :func:`choice_log_prob`,
+a softmax), and normalising here as well made the two-step model's gradient 11-23% slower
+(``benchmarks/README.md``). Models without stages keep
 their logits ``(option,)`` as they are.
 
 Per-trial parameter values: a field of ``params`` is normally one scalar per participant, but
@@ -38,8 +41,8 @@ def _select(pred, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), new, old)
 
 
-def stage_log_probs(model, k, logits_, group=None):
-    """Stage ``k``'s log-probabilities with option ``group`` offered, padded to ``model.n_options``.
+def stage_logits(model, k, logits_, group=None):
+    """Stage ``k``'s logits with only option ``group`` offered, padded to ``model.n_options``.
 
     Parameters
     ----------
@@ -55,8 +58,9 @@ def stage_log_probs(model, k, logits_, group=None):
     Returns
     -------
     jax.Array, shape (option,)
-        ``log_softmax`` over the offered options; :data:`NOT_OFFERED` (-1e30, probability 0)
-        for options not offered and padding.
+        ``logits_`` where the option is offered; :data:`NOT_OFFERED` (-1e30: probability exactly
+        0 under a softmax) for options not offered and for padding. Not normalised:
+        ``jax.nn.softmax`` of it gives the stage's choice probabilities.
     """
     stage = model.stages[k]
     logits_ = jnp.asarray(logits_)
@@ -67,9 +71,8 @@ def stage_log_probs(model, k, logits_, group=None):
         )
     if stage.groups is not None:
         logits_ = jnp.where(jnp.asarray(stage.groups) == group, logits_, NOT_OFFERED)
-    logp = jax.nn.log_softmax(logits_)
     pad = model.n_options - stage.n_options
-    return jnp.concatenate([logp, jnp.full((pad,), NOT_OFFERED, logp.dtype)]) if pad else logp
+    return jnp.concatenate([logits_, jnp.full((pad,), NOT_OFFERED, logits_.dtype)]) if pad else logits_
 
 
 def offered_group(model, k, choice):
@@ -92,7 +95,7 @@ def score_logits(model, logits_, trial):
     Returns
     -------
     jax.Array, shape (option,) or (stage, option)
-        Unchanged without stages; else :func:`stage_log_probs` of every stage, the offered group
+        Unchanged without stages; else :func:`stage_logits` of every stage, the offered group
         being the one the observed choice belongs to.
     """
     if not model.stages:
@@ -103,7 +106,7 @@ def score_logits(model, logits_, trial):
             f"stage {list(model.choice_columns)}"
         )
     return jnp.stack(
-        [stage_log_probs(model, k, lg, offered_group(model, k, trial.choice[k])) for k, lg in enumerate(logits_)]
+        [stage_logits(model, k, lg, offered_group(model, k, trial.choice[k])) for k, lg in enumerate(logits_)]
     )
 
 
@@ -276,7 +279,7 @@ def scan_trials(model, params, trials, emit=None, resets=True, gaps=True):
     Notes
     -----
     Only what depends on the carried state runs in the sequential loop: ``policy``, ``update``
-    and ``emit``. A staged model's scoring (masking the options not offered, normalising each
+    and ``emit``. A staged model's scoring (masking the options not offered, padding each
     stage) depends on the trial alone, so it runs on all trials at once after the loop; inside
     the loop it made the gradient of the two-step model's fit 6-14% slower (2122 against 2000 us
     per step of 4 chains on hBayesDM's example, ``benchmarks/README.md``). A model with
@@ -389,7 +392,7 @@ def participant_logits(model, params, trials, resets=True, gaps=True):
     Returns
     -------
     jax.Array, shape (trial, option), or (trial, stage, option) for a staged model
-        A staged model's are log-probabilities (:func:`score_logits`).
+        A staged model's are :func:`score_logits`' masked logits.
     """
     return scan_trials(model, params, trials, resets=resets, gaps=gaps)[0]
 
@@ -452,7 +455,7 @@ def logits(model, params, trials, resets=True, gaps=True):
     Returns
     -------
     jax.Array, shape (participant, trial, option), or (participant, trial, stage, option)
-        for a staged model (log-probabilities, :data:`NOT_OFFERED` where an option is not offered).
+        for a staged model (:data:`NOT_OFFERED` where an option is not offered; not normalised).
         With ``gaps=False`` the padding's logits are those of the learner updated on it.
     """
     return jax.vmap(functools.partial(participant_logits, model, resets=resets, gaps=gaps))(params, trials)

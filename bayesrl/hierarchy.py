@@ -5,15 +5,42 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
+from jax import lax
+from numpyro.distributions.util import validate_sample
 
 from . import engine
 from .design import ParamDesign, trial_values
 from .transforms import Prior
 
 SIGMA_FAMILIES = {"halfnormal": dist.HalfNormal, "halfcauchy": dist.HalfCauchy}
+
+
+class ChoiceCategorical(dist.CategoricalLogits):
+    """NumPyro's ``Categorical(logits=...)`` with the log-probability taken by ``jax.nn.log_softmax``.
+
+    The observe site's distribution: the same distribution (sampling, support, shapes), its
+    ``log_prob`` the same value. NumPyro normalises with ``jax.scipy.special.logsumexp``, whose
+    derivative is much dearer under jax 0.12's CPU compiler than ``log_softmax``'s (a custom
+    JVP): with it the gradient of the 4-armed and two-step models on hBayesDM's examples took
+    1.4-1.7x as long (``benchmarks/README.md``, "The observe site").
+
+    Parameters
+    ----------
+    logits : jax.Array, shape (..., option)
+        Unnormalised log-probabilities; :data:`bayesrl.engine.NOT_OFFERED` gives probability 0.
+    """
+
+    @validate_sample
+    def log_prob(self, value):
+        """``log_softmax(logits)[value]``, shape ``broadcast(value.shape, batch_shape)``."""
+        batch_shape = lax.broadcast_shapes(jnp.shape(value), self.batch_shape)
+        logp = jnp.broadcast_to(jax.nn.log_softmax(self.logits, axis=-1), batch_shape + self.logits.shape[-1:])
+        value = jnp.broadcast_to(jnp.expand_dims(value, -1), batch_shape + (1,))
+        return jnp.take_along_axis(logp, value, -1)[..., 0]
 
 
 def resolve_priors(model, priors: Mapping | None) -> dict:
@@ -148,4 +175,4 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
         names = ("participant", "trial", "stage")[: choice.ndim]
         for dim, (plate, size) in enumerate(zip(names, choice.shape, strict=True), start=-choice.ndim):
             plates.enter_context(numpyro.plate(plate, size, dim=dim))
-        numpyro.sample("choice", dist.Categorical(logits=logits).mask(valid), obs=choice)
+        numpyro.sample("choice", ChoiceCategorical(logits).mask(valid), obs=choice)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .engine import learn, observe, offered_group, split_params, stage_log_probs
+from .engine import learn, observe, offered_group, split_params, stage_logits
 
 
 def _check_task(model, task):
@@ -74,7 +74,7 @@ def _draw_stages(model, params, state, trial, logits_, key, t, offer):
         if k > 0:
             logits_ = model.policy(state, params, trial)
         group = None if stage.groups is None else jnp.asarray(offer(k_offer, t, k, choice), jnp.int32)
-        row = stage_log_probs(model, k, logits_[k], group)
+        row = stage_logits(model, k, logits_[k], group)
         choice = choice.at[k].set(jax.random.categorical(k_draw, row).astype(jnp.int32))
         trial = trial._replace(choice=choice)
         rows.append(row)

@@ -403,3 +403,35 @@ def test_trial_loop_is_checked():
         dataclasses.replace(brl.models.rescorla_wagner(), trial_loop="parallel")
     with pytest.raises(ValueError, match="needs a model with linear_update"):
         dataclasses.replace(brl.models.prl_rp(), trial_loop="associative")
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_observe_site_distribution_is_numpyros_categorical(dtype, rng):
+    """ChoiceCategorical: NumPyro's Categorical's log-probability, gradient and draws, by log_softmax."""
+    import numpyro.distributions as dist
+
+    from bayesrl.hierarchy import ChoiceCategorical
+
+    logits = jnp.asarray(rng.normal(0.0, 3.0, (3, 5, 4)), dtype)
+    logits = logits.at[0, :, 2:].set(engine.NOT_OFFERED).at[1, 1, 0].set(40.0)  # masked options, a large logit
+    value = jnp.asarray(rng.integers(0, 4, (3, 5)))
+    value = value.at[0].set(value[0] % 2)  # only offered options are observed
+    ours, numpyros = ChoiceCategorical(logits), dist.Categorical(logits=logits)
+    assert ours.log_prob(value).dtype == dtype
+    tol = 1e-5 if dtype == jnp.float32 else 1e-12
+    np.testing.assert_allclose(ours.log_prob(value), numpyros.log_prob(value), rtol=tol, atol=tol)
+    np.testing.assert_allclose(ours.log_prob(value[1, 2]), numpyros.log_prob(value[1, 2]), rtol=tol, atol=tol)
+    np.testing.assert_allclose(ours.log_prob(value[None]), numpyros.log_prob(value[None]), rtol=tol, atol=tol)
+
+    def total(d):
+        return lambda lg: d(lg).mask(value < 3).log_prob(value).sum()  # masked as the site is
+
+    np.testing.assert_allclose(
+        jax.grad(total(ChoiceCategorical))(logits),
+        jax.grad(total(lambda lg: dist.Categorical(logits=lg)))(logits),
+        rtol=tol,
+        atol=tol,
+    )
+    key = jax.random.PRNGKey(3)
+    np.testing.assert_array_equal(ours.sample(key, (2,)), numpyros.sample(key, (2,)))
+    assert (ours.sample(key, (200,))[:, 0] < 2).all()  # never an option not offered

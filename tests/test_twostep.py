@@ -73,7 +73,8 @@ def test_second_stage_is_scored_within_the_reached_state():
     trial = model.trial_type(choice=jnp.asarray([0, 2]), valid=True, block_start=False, outcome=0.0)
     scored = np.asarray(engine.score_logits(model, model.policy(s, p, trial), trial))
     assert scored.shape == (2, 4)
-    probs = np.exp(scored)
+    assert (scored[1, :2] == engine.NOT_OFFERED).all() and (scored[0, 2:] == engine.NOT_OFFERED).all()
+    probs = np.asarray(jax.nn.softmax(scored, axis=-1))
     np.testing.assert_allclose(probs.sum(-1), 1.0)
     np.testing.assert_allclose(probs[1], [0, 0, 1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(2.0))])
     np.testing.assert_array_equal(probs[0, 2:], 0.0)  # padding of the two-option first stage

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 from jax import lax
+from jax.scipy.special import logsumexp
 from numpyro.distributions.util import validate_sample
 
 from . import engine
@@ -19,14 +20,20 @@ from .transforms import Prior
 SIGMA_FAMILIES = {"halfnormal": dist.HalfNormal, "halfcauchy": dist.HalfCauchy}
 
 
-class ChoiceCategorical(dist.CategoricalLogits):
-    """NumPyro's ``Categorical(logits=...)`` with the log-probability taken by ``jax.nn.log_softmax``.
+#: Whether the observe site normalises with ``jax.nn.log_softmax`` (jax 0.12 on) rather than as
+#: NumPyro does, ``logits - logsumexp(logits)``. Measured on a 2-core CPU (float32, gradient of
+#: the fit's potential; ``benchmarks/README.md``, "The observe site"): under jax 0.12
+#: ``logsumexp``'s derivative made the gradient 1.5-2.2x slower (4-armed and two-step examples,
+#: 2-armed 200 x 200); under jax 0.10 ``log_softmax`` was the slower one (1.1-1.5x, same data).
+LOG_SOFTMAX = tuple(int(part) for part in jax.__version__.split(".")[:2]) >= (0, 12)
 
-    The observe site's distribution: the same distribution (sampling, support, shapes), its
-    ``log_prob`` the same value. NumPyro normalises with ``jax.scipy.special.logsumexp``, whose
-    derivative is much dearer under jax 0.12's CPU compiler than ``log_softmax``'s (a custom
-    JVP): with it the gradient of the 4-armed and two-step models on hBayesDM's examples took
-    1.4-1.7x as long (``benchmarks/README.md``, "The observe site").
+
+class ChoiceCategorical(dist.CategoricalLogits):
+    """NumPyro's ``Categorical(logits=...)``, its log-probability normalised the faster way for this JAX.
+
+    The observe site's distribution: the same distribution (sampling, support, shapes) and the
+    same ``log_prob`` value, computed with ``jax.nn.log_softmax`` where :data:`LOG_SOFTMAX`
+    (jax 0.12 and later) and as NumPyro computes it otherwise.
 
     Parameters
     ----------
@@ -38,7 +45,11 @@ class ChoiceCategorical(dist.CategoricalLogits):
     def log_prob(self, value):
         """``log_softmax(logits)[value]``, shape ``broadcast(value.shape, batch_shape)``."""
         batch_shape = lax.broadcast_shapes(jnp.shape(value), self.batch_shape)
-        logp = jnp.broadcast_to(jax.nn.log_softmax(self.logits, axis=-1), batch_shape + self.logits.shape[-1:])
+        if LOG_SOFTMAX:
+            logp = jax.nn.log_softmax(self.logits, axis=-1)
+        else:
+            logp = self.logits - logsumexp(self.logits, axis=-1, keepdims=True)
+        logp = jnp.broadcast_to(logp, batch_shape + self.logits.shape[-1:])
         value = jnp.broadcast_to(jnp.expand_dims(value, -1), batch_shape + (1,))
         return jnp.take_along_axis(logp, value, -1)[..., 0]
 

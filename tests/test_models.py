@@ -405,12 +405,16 @@ def test_trial_loop_is_checked():
         dataclasses.replace(brl.models.prl_rp(), trial_loop="associative")
 
 
+@pytest.mark.parametrize("log_softmax", [True, False])
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-def test_observe_site_distribution_is_numpyros_categorical(dtype, rng):
-    """ChoiceCategorical: NumPyro's Categorical's log-probability, gradient and draws, by log_softmax."""
+def test_observe_site_distribution_is_numpyros_categorical(dtype, log_softmax, rng, monkeypatch):
+    """ChoiceCategorical: NumPyro's Categorical's log-probability, gradient and draws, either way of normalising."""
     import numpyro.distributions as dist
 
+    from bayesrl import hierarchy
     from bayesrl.hierarchy import ChoiceCategorical
+
+    monkeypatch.setattr(hierarchy, "LOG_SOFTMAX", log_softmax)
 
     logits = jnp.asarray(rng.normal(0.0, 3.0, (3, 5, 4)), dtype)
     logits = logits.at[0, :, 2:].set(engine.NOT_OFFERED).at[1, 1, 0].set(40.0)  # masked options, a large logit

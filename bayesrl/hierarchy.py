@@ -23,8 +23,9 @@ SIGMA_FAMILIES = {"halfnormal": dist.HalfNormal, "halfcauchy": dist.HalfCauchy}
 #: Whether the observe site normalises with ``jax.nn.log_softmax`` (jax 0.12 on) rather than as
 #: NumPyro does, ``logits - logsumexp(logits)``. Measured on a 2-core CPU (float32, gradient of
 #: the fit's potential; ``benchmarks/README.md``, "The observe site"): under jax 0.12
-#: ``logsumexp``'s derivative made the gradient 1.5-2.2x slower (4-armed and two-step examples,
-#: 2-armed 200 x 200); under jax 0.10 ``log_softmax`` was the slower one (1.1-1.5x, same data).
+#: ``logsumexp``'s derivative made the gradient 1.3-3.0x slower (4-armed and two-step examples,
+#: 2-armed at 100-200 participants); under jax 0.10 ``log_softmax`` was the slower one (up to
+#: 1.5x, same data).
 LOG_SOFTMAX = tuple(int(part) for part in jax.__version__.split(".")[:2]) >= (0, 12)
 
 

@@ -9,9 +9,9 @@ A model with several choices per trial (``Model.stages``) returns one logit vect
 offered on that trial and the padding to the widest stage set to :data:`NOT_OFFERED`
 (probability 0 under a softmax over ``option``), so everything downstream (likelihood, observe
 site, predictive checks) sees an extra ``stage`` axis and nothing else. They are left
-unnormalised: every consumer normalises (the observe site and :func:`choice_log_prob` by
-:func:`log_normalise`, predictive checks by a softmax), and normalising here as well made the
-two-step model's gradient 11-23% slower (``benchmarks/README.md``). Models without stages keep
+unnormalised: every consumer normalises (the likelihood's ``Categorical``, :func:`choice_log_prob`,
+a softmax), and normalising here as well made the two-step model's gradient 11-23% slower
+(``benchmarks/README.md``). Models without stages keep
 their logits ``(option,)`` as they are.
 
 Per-trial parameter values: a field of ``params`` is normally one scalar per participant, but
@@ -31,7 +31,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.scipy.special import logsumexp
 
 #: Log-probability given to options not offered and to padding: finite (NumPyro's Categorical
 #: accepts only real logits), yet exp() of it is exactly 0.
@@ -43,7 +42,7 @@ def _select(pred, new, old):
 
 
 def stage_logits(model, k, logits_, group=None):
-    """Stage ``k``'s logits with only option group ``group`` offered, padded to ``model.n_options``.
+    """Stage ``k``'s logits with only option ``group`` offered, padded to ``model.n_options``.
 
     Parameters
     ----------
@@ -481,33 +480,6 @@ def latents(model, params, trials):
     return jax.vmap(participant_latents, in_axes=(None, 0, 0))(model, params, trials)
 
 
-#: Whether :func:`log_normalise` uses ``jax.nn.log_softmax`` (jax 0.12 on) rather than
-#: NumPyro's ``logits - logsumexp(logits)``. Measured on a 2-core CPU (float32, gradient of the
-#: fit's potential; ``benchmarks/README.md``, "The observe site"): under jax 0.12
-#: ``logsumexp``'s derivative made the gradient 1.3-3.0x slower (4-armed and two-step examples,
-#: 2-armed at 100-200 participants); under jax 0.10 ``log_softmax`` was the slower one (up to
-#: 1.5x, same data). GPUs not measured.
-LOG_SOFTMAX = tuple(int(part) for part in jax.__version__.split(".")[:2]) >= (0, 12)
-
-
-def log_normalise(logits_):
-    """Log-probabilities from logits over the last axis, the way this JAX differentiates faster.
-
-    Parameters
-    ----------
-    logits_ : array, shape (..., option)
-
-    Returns
-    -------
-    jax.Array, shape (..., option)
-        ``logits_ - logsumexp(logits_)``: by ``jax.nn.log_softmax`` where :data:`LOG_SOFTMAX`,
-        else as NumPyro's ``Categorical`` computes it. :data:`NOT_OFFERED` stays probability 0.
-    """
-    if LOG_SOFTMAX:
-        return jax.nn.log_softmax(logits_, axis=-1)
-    return logits_ - logsumexp(logits_, axis=-1, keepdims=True)
-
-
 def choice_log_prob(logits_, choice, valid):
     """``log softmax(logits)[choice]``, zero where not valid.
 
@@ -521,7 +493,8 @@ def choice_log_prob(logits_, choice, valid):
     -------
     jax.Array, shape (...)
     """
-    picked = jnp.take_along_axis(log_normalise(logits_), choice[..., None].astype(jnp.int32), axis=-1)[..., 0]
+    logp = jax.nn.log_softmax(logits_, axis=-1)
+    picked = jnp.take_along_axis(logp, choice[..., None].astype(jnp.int32), axis=-1)[..., 0]
     return jnp.where(valid, picked, 0.0)
 
 

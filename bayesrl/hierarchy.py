@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping
 
+import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 from jax import lax
+from jax.scipy.special import logsumexp
 from numpyro.distributions.util import validate_sample
 
 from . import engine
@@ -18,12 +20,21 @@ from .transforms import Prior
 SIGMA_FAMILIES = {"halfnormal": dist.HalfNormal, "halfcauchy": dist.HalfCauchy}
 
 
+#: Whether the observe site normalises with ``jax.nn.log_softmax`` (jax 0.12 on) rather than as
+#: NumPyro does, ``logits - logsumexp(logits)``. Measured on a 2-core CPU (float32, gradient of
+#: the fit's potential; ``benchmarks/README.md``, "The observe site"): under jax 0.12
+#: ``logsumexp``'s derivative made the gradient 1.3-3.0x slower (4-armed and two-step examples,
+#: 2-armed at 100-200 participants); under jax 0.10 ``log_softmax`` was the slower one (up to
+#: 1.5x, same data).
+LOG_SOFTMAX = tuple(int(part) for part in jax.__version__.split(".")[:2]) >= (0, 12)
+
+
 class ChoiceCategorical(dist.CategoricalLogits):
-    """NumPyro's ``Categorical(logits=...)``, its log-probability normalised by :func:`bayesrl.engine.log_normalise`.
+    """NumPyro's ``Categorical(logits=...)``, its log-probability normalised the faster way for this JAX.
 
     The observe site's distribution: the same distribution (sampling, support, shapes) and the
-    same ``log_prob`` value, normalised the way this JAX differentiates faster
-    (:data:`bayesrl.engine.LOG_SOFTMAX`), as :func:`bayesrl.engine.choice_log_prob` is.
+    same ``log_prob`` value, computed with ``jax.nn.log_softmax`` where :data:`LOG_SOFTMAX`
+    (jax 0.12 and later) and as NumPyro computes it otherwise.
 
     Parameters
     ----------
@@ -35,7 +46,11 @@ class ChoiceCategorical(dist.CategoricalLogits):
     def log_prob(self, value):
         """``log_softmax(logits)[value]``, shape ``broadcast(value.shape, batch_shape)``."""
         batch_shape = lax.broadcast_shapes(jnp.shape(value), self.batch_shape)
-        logp = jnp.broadcast_to(engine.log_normalise(self.logits), batch_shape + self.logits.shape[-1:])
+        if LOG_SOFTMAX:
+            logp = jax.nn.log_softmax(self.logits, axis=-1)
+        else:
+            logp = self.logits - logsumexp(self.logits, axis=-1, keepdims=True)
+        logp = jnp.broadcast_to(logp, batch_shape + self.logits.shape[-1:])
         value = jnp.broadcast_to(jnp.expand_dims(value, -1), batch_shape + (1,))
         return jnp.take_along_axis(logp, value, -1)[..., 0]
 

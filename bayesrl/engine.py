@@ -36,6 +36,15 @@ from jax import lax
 #: accepts only real logits), yet exp() of it is exactly 0.
 NOT_OFFERED = -1e30
 
+#: The most options :func:`chosen_log_softmax` scores option by option. XLA's CPU backend runs a
+#: reduction over a short last axis (``log_softmax``'s max and sum, the gather of the chosen
+#: entry) slowly; taking the options as separate slices makes the whole score elementwise.
+#: Gradient of the score alone, 2-core CPU, float32 (``benchmarks/README.md``, "Scoring option
+#: by option"): 200 x 200 x 2 options 206 against 1004 us (jax 0.12) and 248 against 696 us
+#: (jax 0.10, NumPyro's form); 4 and 5 options 1.2-2.1x faster; 6 options a tie or slower, 8
+#: and 16 options 1.8-10x slower.
+UNROLL_OPTIONS = 5
+
 
 def _select(pred, new, old):
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), new, old)
@@ -237,7 +246,7 @@ def split_params(params):
     return params._replace(**{k: v[0] for k, v in per_trial.items()}), per_trial
 
 
-def scan_trials(model, params, trials, emit=None, resets=True, gaps=True):
+def scan_trials(model, params, trials, emit=None, resets=True, gaps=True, scored=True):
     """The trial loop: :func:`observe` then :func:`learn` over one participant's trials, observed choices fed in.
 
     Parameters
@@ -268,11 +277,14 @@ def scan_trials(model, params, trials, emit=None, resets=True, gaps=True):
         are zeros, so ``update`` and ``policy`` must stay finite on them (they must already,
         for a finite gradient: a select does not stop a non-finite derivative). Wrong results
         if the promise is broken.
+    scored : bool, default True
+        False returns ``policy``'s output as it is (a staged model's: one array per stage,
+        ``(trial, stage_options)``), what :func:`chosen_log_probs` scores.
 
     Returns
     -------
     logits : jax.Array, shape (trial, option), or (trial, stage, option) for a staged model
-        :func:`score_logits` of each trial's ``policy`` output.
+        :func:`score_logits` of each trial's ``policy`` output (``scored=False``: the output itself).
     emitted : pytree
         ``emit``'s output with a leading ``trial`` axis (None without ``emit``).
 
@@ -286,7 +298,7 @@ def scan_trials(model, params, trials, emit=None, resets=True, gaps=True):
     ``trial_loop="associative"`` runs :func:`associative_scan_trials` instead.
     """
     if model.trial_loop == "associative":
-        return associative_scan_trials(model, params, trials, emit)
+        return associative_scan_trials(model, params, trials, emit, scored)
     first, per_trial = split_params(params)
 
     def body(state, xs):
@@ -297,7 +309,7 @@ def scan_trials(model, params, trials, emit=None, resets=True, gaps=True):
         return new, (logits_, None if emit is None else emit(state, trial, new, p))
 
     _, (raw, out) = lax.scan(body, model.init_state(model.n_options, first), (trials, per_trial))
-    return score_trials(model, raw, trials), out
+    return (score_trials(model, raw, trials) if scored else raw), out
 
 
 def score_trials(model, logits_, trials):
@@ -332,7 +344,7 @@ def _affine(decay, drive, state):
     return jax.tree_util.tree_map(lambda d, b, s: d * s + b, decay, drive, state)
 
 
-def associative_scan_trials(model, params, trials, emit=None):
+def associative_scan_trials(model, params, trials, emit=None, scored=True):
     """:func:`scan_trials` for a model whose update is affine in the state, by ``lax.associative_scan``.
 
     Each trial is the affine map ``state -> decay * state + drive`` (``model.linear_update``),
@@ -375,7 +387,7 @@ def associative_scan_trials(model, params, trials, emit=None):
         return model.policy(state, p, trial), None if emit is None else emit(state, trial, new, p)
 
     raw, out = jax.vmap(one)(state, trials, after, p)
-    return score_trials(model, raw, trials), out
+    return (score_trials(model, raw, trials) if scored else raw), out
 
 
 def participant_logits(model, params, trials, resets=True, gaps=True):
@@ -461,6 +473,25 @@ def logits(model, params, trials, resets=True, gaps=True):
     return jax.vmap(functools.partial(participant_logits, model, resets=resets, gaps=gaps))(params, trials)
 
 
+@functools.partial(jax.jit, static_argnums=0, static_argnames=("resets", "gaps"))
+def policy_logits(model, params, trials, resets=True, gaps=True):
+    """``policy``'s output for every participant and trial, observed choices fed in (what the likelihood scores).
+
+    Parameters and ``resets``, ``gaps`` as :func:`logits`.
+
+    Returns
+    -------
+    jax.Array, shape (participant, trial, option), or for a staged model a tuple of one array per
+    stage, shape (participant, trial, stage_options)
+        Without stages the same as :func:`logits`; a staged model's are not masked or padded.
+    """
+
+    def one(p, t):
+        return scan_trials(model, p, t, resets=resets, gaps=gaps, scored=False)[0]
+
+    return jax.vmap(one)(params, trials)
+
+
 @functools.partial(jax.jit, static_argnums=0)
 def latents(model, params, trials):
     """:func:`participant_latents` for every participant (compiled once per model and shape).
@@ -480,8 +511,83 @@ def latents(model, params, trials):
     return jax.vmap(participant_latents, in_axes=(None, 0, 0))(model, params, trials)
 
 
+def chosen_log_softmax(logits_, choice, groups=None, group=None):
+    """``log_softmax(logits_)[..., choice]``: the log-probability of each choice.
+
+    Computed as ``jax.nn.log_softmax`` computes it (shift by the maximum, whose gradient is
+    stopped; subtract the log of the sum of exponentials), so tied logits give exactly
+    ``-log(option)``; with at most :data:`UNROLL_OPTIONS` options, option by option on slices
+    of the last axis (elementwise, faster on the CPU), else by ``log_softmax`` and a gather.
+
+    Parameters
+    ----------
+    logits_ : array, shape (..., option)
+        :data:`NOT_OFFERED` gives an option probability 0.
+    choice : int array, shape broadcastable with ``logits_.shape[:-1]``
+        Each in ``[0, option)``.
+    groups : tuple of int, optional
+        The option group of each option (``Stage.groups``); with ``group``, only the options of
+        group ``group`` are offered, the others have probability 0 (as :func:`stage_logits`).
+    group : int array, broadcastable with ``choice``, optional
+        The group offered on each trial.
+
+    Returns
+    -------
+    jax.Array, shape ``broadcast(choice.shape, logits_.shape[:-1])``
+    """
+    n = logits_.shape[-1]
+    shape = jnp.broadcast_shapes(jnp.shape(choice), logits_.shape[:-1], () if groups is None else jnp.shape(group))
+    logits_ = jnp.broadcast_to(logits_, (*shape, n))
+    choice = jnp.broadcast_to(jnp.asarray(choice, jnp.int32), shape)
+    if groups is not None:
+        group = jnp.broadcast_to(group, shape)
+    if n > UNROLL_OPTIONS:
+        if groups is not None:
+            offered = jnp.asarray(groups).reshape((1,) * group.ndim + (n,)) == group[..., None]
+            logits_ = jnp.where(offered, logits_, NOT_OFFERED)
+        logp = jax.nn.log_softmax(logits_, axis=-1)
+        return jnp.take_along_axis(logp, choice[..., None], axis=-1)[..., 0]
+    parts = [logits_[..., k] for k in range(n)]
+    if groups is not None:
+        parts = [jnp.where(group == g, part, NOT_OFFERED) for g, part in zip(groups, parts, strict=True)]
+    top = lax.stop_gradient(functools.reduce(jnp.maximum, parts))
+    total = functools.reduce(jnp.add, [jnp.exp(part - top) for part in parts])
+    picked = functools.reduce(jnp.add, [jnp.where(choice == k, part, 0.0) for k, part in enumerate(parts)])
+    return picked - top - jnp.log(total)
+
+
+def chosen_log_probs(model, logits_, choice, offered=None):
+    """Log-probability of each observed choice, from ``policy``'s output (:func:`policy_logits`).
+
+    The same values as :func:`chosen_log_softmax` of :func:`score_trials`' masked logits,
+    without building them: a staged model's stages are scored one by one, each over the options
+    of the observed choice's group (:func:`offered_group`).
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    logits_ : jax.Array, shape (..., option), or tuple of per-stage arrays, each (..., stage_options)
+    choice : int array, shape (...) or (..., stage)
+        The choices to score (:func:`observed_choices`).
+    offered : int array, shape (..., stage), optional
+        Choices whose groups are the groups offered (default ``choice``).
+
+    Returns
+    -------
+    jax.Array, shape (...) or (..., stage)
+    """
+    if not model.stages:
+        return chosen_log_softmax(logits_, choice)
+    offered = choice if offered is None else offered
+    out = []
+    for k, (stage, lg) in enumerate(zip(model.stages, logits_, strict=True)):
+        group = None if stage.groups is None else offered_group(model, k, offered[..., k])
+        out.append(chosen_log_softmax(lg, choice[..., k], stage.groups, group))
+    return jnp.stack(out, axis=-1)
+
+
 def choice_log_prob(logits_, choice, valid):
-    """``log softmax(logits)[choice]``, zero where not valid.
+    """``log softmax(logits)[choice]`` (:func:`chosen_log_softmax`), zero where not valid.
 
     Parameters
     ----------
@@ -493,9 +599,7 @@ def choice_log_prob(logits_, choice, valid):
     -------
     jax.Array, shape (...)
     """
-    logp = jax.nn.log_softmax(logits_, axis=-1)
-    picked = jnp.take_along_axis(logp, choice[..., None].astype(jnp.int32), axis=-1)[..., 0]
-    return jnp.where(valid, picked, 0.0)
+    return jnp.where(valid, chosen_log_softmax(logits_, choice), 0.0)
 
 
 def stage_log_likelihood(model, params, trials):
@@ -512,7 +616,8 @@ def stage_log_likelihood(model, params, trials):
     jax.Array, shape (participant, trial, stage)
         ``stage`` has length 1 for a model without stages. Zero for masked and padded trials.
     """
-    ll = choice_log_prob(logits(model, params, trials), *observed_choices(model, trials))
+    choice, valid = observed_choices(model, trials)
+    ll = jnp.where(valid, chosen_log_probs(model, policy_logits(model, params, trials), choice), 0.0)
     return ll if model.stages else ll[..., None]
 
 
@@ -530,5 +635,4 @@ def log_likelihood(model, params, trials):
     jax.Array, shape (participant, trial)
         Zero for masked and padded trials.
     """
-    ll = choice_log_prob(logits(model, params, trials), *observed_choices(model, trials))
-    return ll.sum(-1) if model.stages else ll
+    return stage_log_likelihood(model, params, trials).sum(-1)

@@ -11,6 +11,7 @@ import numpyro
 import numpyro.distributions as dist
 from jax import lax
 from jax.scipy.special import logsumexp
+from numpyro.distributions import constraints
 from numpyro.distributions.util import validate_sample
 
 from . import engine
@@ -20,21 +21,22 @@ from .transforms import Prior
 SIGMA_FAMILIES = {"halfnormal": dist.HalfNormal, "halfcauchy": dist.HalfCauchy}
 
 
-#: Whether the observe site normalises with ``jax.nn.log_softmax`` (jax 0.12 on) rather than as
-#: NumPyro does, ``logits - logsumexp(logits)``. Measured on a 2-core CPU (float32, gradient of
-#: the fit's potential; ``benchmarks/README.md``, "The observe site"): under jax 0.12
-#: ``logsumexp``'s derivative made the gradient 1.3-3.0x slower (4-armed and two-step examples,
-#: 2-armed at 100-200 participants); under jax 0.10 ``log_softmax`` was the slower one (up to
-#: 1.5x, same data).
+#: Whether the observe site normalises more than :data:`bayesrl.engine.UNROLL_OPTIONS` options
+#: with ``jax.nn.log_softmax`` (jax 0.12 on) rather than as NumPyro does, ``logits -
+#: logsumexp(logits)``. Measured on a 2-core CPU (float32, gradient of the fit's potential;
+#: ``benchmarks/README.md``, "The observe site"): under jax 0.12 ``logsumexp``'s derivative made
+#: the gradient 1.3-3.0x slower; under jax 0.10 ``log_softmax`` was the slower one (up to 1.5x).
 LOG_SOFTMAX = tuple(int(part) for part in jax.__version__.split(".")[:2]) >= (0, 12)
 
 
 class ChoiceCategorical(dist.CategoricalLogits):
-    """NumPyro's ``Categorical(logits=...)``, its log-probability normalised the faster way for this JAX.
+    """NumPyro's ``Categorical(logits=...)``, its log-probability computed the faster way on this machine's JAX.
 
     The observe site's distribution: the same distribution (sampling, support, shapes) and the
-    same ``log_prob`` value, computed with ``jax.nn.log_softmax`` where :data:`LOG_SOFTMAX`
-    (jax 0.12 and later) and as NumPyro computes it otherwise.
+    same ``log_prob`` value (to rounding), computed by :func:`bayesrl.engine.chosen_log_softmax`
+    (option by option for up to :data:`bayesrl.engine.UNROLL_OPTIONS` options, else
+    ``jax.nn.log_softmax``) or, for more options under jax 0.10 (:data:`LOG_SOFTMAX` False), as
+    NumPyro computes it.
 
     Parameters
     ----------
@@ -46,13 +48,71 @@ class ChoiceCategorical(dist.CategoricalLogits):
     def log_prob(self, value):
         """``log_softmax(logits)[value]``, shape ``broadcast(value.shape, batch_shape)``."""
         batch_shape = lax.broadcast_shapes(jnp.shape(value), self.batch_shape)
-        if LOG_SOFTMAX:
-            logp = jax.nn.log_softmax(self.logits, axis=-1)
-        else:
-            logp = self.logits - logsumexp(self.logits, axis=-1, keepdims=True)
+        if LOG_SOFTMAX or self.logits.shape[-1] <= engine.UNROLL_OPTIONS:
+            return jnp.broadcast_to(engine.chosen_log_softmax(self.logits, value), batch_shape)
+        logp = self.logits - logsumexp(self.logits, axis=-1, keepdims=True)
         logp = jnp.broadcast_to(logp, batch_shape + self.logits.shape[-1:])
         value = jnp.broadcast_to(jnp.expand_dims(value, -1), batch_shape + (1,))
         return jnp.take_along_axis(logp, value, -1)[..., 0]
+
+
+class StagedChoice(dist.Distribution):
+    """The choices of a model with several stages per trial: each stage's choice categorical over the options offered.
+
+    The observe site's distribution for a staged model: the same distribution as
+    ``ChoiceCategorical(logits)`` of :func:`bayesrl.engine.logits`' masked ``(stage, option)``
+    logits, its log-probability computed stage by stage from ``policy``'s own logits
+    (:func:`bayesrl.engine.chosen_log_probs`) without building that array, which on the CPU
+    cost more than the trial loop (``benchmarks/README.md``, "Scoring option by option").
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+        A model with ``stages``.
+    logits : tuple of jax.Array, one per stage, each shape (..., stage_options)
+        ``policy``'s output (:func:`bayesrl.engine.policy_logits`).
+    offered : int array, shape (..., stage)
+        The observed choices: each stage offers the option group of its observed choice (as
+        :func:`bayesrl.engine.score_logits`).
+    """
+
+    arg_constraints = {}
+    pytree_data_fields = ("logits", "offered")
+    pytree_aux_fields = ("model",)
+
+    def __init__(self, model, logits, offered, *, validate_args=None):
+        self.model, self.logits, self.offered = model, tuple(logits), jnp.asarray(offered)
+        super().__init__(batch_shape=self.offered.shape, event_shape=(), validate_args=validate_args)
+
+    @constraints.dependent_property(is_discrete=True, event_dim=0)
+    def support(self):
+        """The options, ``0 .. model.n_options - 1``."""
+        return constraints.integer_interval(0, self.model.n_options - 1)
+
+    @property
+    def scored_logits(self):
+        """The masked logits, shape (..., stage, option), as :func:`bayesrl.engine.score_logits` gives them."""
+        rows = []
+        for k, lg in enumerate(self.logits):
+            flat, offered = lg.reshape(-1, lg.shape[-1]), self.offered[..., k].reshape(-1)
+
+            def row(logits, choice, k=k):
+                return engine.stage_logits(self.model, k, logits, engine.offered_group(self.model, k, choice))
+
+            rows.append(jax.vmap(row)(flat, offered).reshape(*lg.shape[:-1], self.model.n_options))
+        return jnp.stack(rows, axis=-2)
+
+    def sample(self, key, sample_shape=()):
+        """Draws of each stage's choice, shape ``sample_shape + batch_shape``."""
+        return dist.CategoricalLogits(self.scored_logits).sample(key, sample_shape)
+
+    @validate_sample
+    def log_prob(self, value):
+        """Log-probability of each stage's choice, shape ``broadcast(value.shape, batch_shape)``."""
+        shape = lax.broadcast_shapes(jnp.shape(value), self.batch_shape)
+        logits = [jnp.broadcast_to(lg, (*shape[:-1], lg.shape[-1])) for lg in self.logits]
+        offered = jnp.broadcast_to(self.offered, shape)
+        return engine.chosen_log_probs(self.model, logits, jnp.broadcast_to(value, shape), offered)
 
 
 def resolve_priors(model, priors: Mapping | None) -> dict:
@@ -181,10 +241,11 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
             numpyro.deterministic(f"{name}_group", spec.constrain(loc + jnp.concatenate([jnp.zeros(1), delta])))
     if design is not None:
         values = trial_values(values, design.condition_index)
-    logits = engine.logits(model, model.make_params(values), trials, resets=resets, gaps=gaps)
+    logits = engine.policy_logits(model, model.make_params(values), trials, resets=resets, gaps=gaps)
     choice, valid = engine.observed_choices(model, trials)  # (participant, trial[, stage])
+    choices = StagedChoice(model, logits, choice) if model.stages else ChoiceCategorical(logits)
     with contextlib.ExitStack() as plates:
         names = ("participant", "trial", "stage")[: choice.ndim]
         for dim, (plate, size) in enumerate(zip(names, choice.shape, strict=True), start=-choice.ndim):
             plates.enter_context(numpyro.plate(plate, size, dim=dim))
-        numpyro.sample("choice", ChoiceCategorical(logits).mask(valid), obs=choice)
+        numpyro.sample("choice", choices.mask(valid), obs=choice)

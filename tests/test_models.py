@@ -405,9 +405,10 @@ def test_trial_loop_is_checked():
         dataclasses.replace(brl.models.prl_rp(), trial_loop="associative")
 
 
+@pytest.mark.parametrize("n_options", [4, engine.UNROLL_OPTIONS + 2])  # option by option, and log_softmax
 @pytest.mark.parametrize("log_softmax", [True, False])
 @pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
-def test_observe_site_distribution_is_numpyros_categorical(dtype, log_softmax, rng, monkeypatch):
+def test_observe_site_distribution_is_numpyros_categorical(dtype, log_softmax, n_options, rng, monkeypatch):
     """ChoiceCategorical: NumPyro's Categorical's log-probability, gradient and draws, either way of normalising."""
     import numpyro.distributions as dist
 
@@ -416,7 +417,7 @@ def test_observe_site_distribution_is_numpyros_categorical(dtype, log_softmax, r
 
     monkeypatch.setattr(hierarchy, "LOG_SOFTMAX", log_softmax)
 
-    logits = jnp.asarray(rng.normal(0.0, 3.0, (3, 5, 4)), dtype)
+    logits = jnp.asarray(rng.normal(0.0, 3.0, (3, 5, n_options)), dtype)
     logits = logits.at[0, :, 2:].set(engine.NOT_OFFERED).at[1, 1, 0].set(40.0)  # masked options, a large logit
     value = jnp.asarray(rng.integers(0, 4, (3, 5)))
     value = value.at[0].set(value[0] % 2)  # only offered options are observed
@@ -439,3 +440,79 @@ def test_observe_site_distribution_is_numpyros_categorical(dtype, log_softmax, r
     key = jax.random.PRNGKey(3)
     np.testing.assert_array_equal(ours.sample(key, (2,)), numpyros.sample(key, (2,)))
     assert (ours.sample(key, (200,))[:, 0] < 2).all()  # never an option not offered
+
+
+@pytest.mark.parametrize("n_options", [1, 2, 3, engine.UNROLL_OPTIONS, engine.UNROLL_OPTIONS + 1, 9])
+def test_chosen_log_softmax_is_log_softmax_with_exact_ties(n_options, rng):
+    """Option by option (up to UNROLL_OPTIONS) or by a gather: log_softmax's values, exact on ties, with groups."""
+    logits = jnp.asarray(rng.normal(0.0, 2.0, (4, 6, n_options)))
+    choice = jnp.asarray(rng.integers(0, n_options, (4, 6)))
+    expected = np.take_along_axis(np.asarray(jax.nn.log_softmax(logits, axis=-1)), np.asarray(choice)[..., None], -1)
+    tol = 1e-6 if logits.dtype == jnp.float32 else 1e-13
+    np.testing.assert_allclose(engine.chosen_log_softmax(logits, choice), expected[..., 0], rtol=tol, atol=tol)
+    one = np.asarray(jax.nn.log_softmax(logits, axis=-1))[..., int(choice[0, 0])]  # a scalar choice broadcasts
+    np.testing.assert_allclose(engine.chosen_log_softmax(logits, choice[0, 0]), one, rtol=tol, atol=tol)
+    # tied logits: exactly log_softmax's -log(n) on every row, so a pointwise log-likelihood that is
+    # constant over draws stays exactly constant (LOO's Pareto k needs it)
+    tied = jnp.full((3, n_options), 0.7, logits.dtype).at[1].set(-2.5)
+    got = np.asarray(engine.chosen_log_softmax(tied, jnp.asarray([0, n_options - 1, 0])))
+    np.testing.assert_array_equal(got, np.asarray(jax.nn.log_softmax(tied, axis=-1))[:, 0])
+    assert got[0] == got[1] == got[2]
+    # groups: only the options of the offered group count, as stage_logits masks them
+    groups = tuple(k % 2 for k in range(n_options))
+    group = choice % 2
+    offered = jnp.asarray(groups)[None, None, :] == group[..., None]
+    masked = jnp.where(offered, logits, engine.NOT_OFFERED)
+    expected = np.take_along_axis(np.asarray(jax.nn.log_softmax(masked, axis=-1)), np.asarray(choice)[..., None], -1)
+    got = engine.chosen_log_softmax(logits, choice, groups, group)
+    np.testing.assert_allclose(got, expected[..., 0], rtol=tol, atol=tol)
+    grad = jax.grad(lambda lg: engine.chosen_log_softmax(lg, choice, groups, group).sum())(logits)
+    grad_expected = jax.grad(
+        lambda lg: jnp.take_along_axis(
+            jax.nn.log_softmax(jnp.where(offered, lg, engine.NOT_OFFERED), -1),
+            choice[..., None],
+            -1,
+        ).sum()
+    )(logits)
+    np.testing.assert_allclose(grad, grad_expected, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("name", ["ts_par4", "ts_par7"])
+def test_staged_observe_site_is_the_categorical_of_the_scored_logits(name, rng):
+    """StagedChoice scores policy's logits stage by stage: the Categorical of engine.logits' masked array."""
+    import numpyro.distributions as dist
+
+    from bayesrl.hierarchy import StagedChoice
+
+    model = brl.models.get(name)()
+    values = {k: jnp.asarray(rng.uniform(0.2, 0.8, 3)) for k in model.param_names}
+    df = brl.simulate(model, {k: np.asarray(v) for k, v in values.items()}, task=brl.tasks.two_step(30, seed=5), seed=2)
+    trials = prepare(df, model).trials(model)
+    params = model.make_params(values)
+    choice, valid = engine.observed_choices(model, trials)
+    ours = StagedChoice(model, engine.policy_logits(model, params, trials), choice)
+    theirs = dist.Categorical(logits=engine.logits(model, params, trials))
+    assert ours.batch_shape == theirs.batch_shape == choice.shape
+    tol = 1e-5 if jnp.result_type(float) == jnp.float32 else 1e-12
+    np.testing.assert_allclose(ours.log_prob(choice), theirs.log_prob(choice), rtol=tol, atol=tol)
+    np.testing.assert_allclose(ours.log_prob(choice[None]), theirs.log_prob(choice[None]), rtol=tol, atol=tol)
+    np.testing.assert_array_equal(ours.scored_logits, engine.logits(model, params, trials))
+    key = jax.random.PRNGKey(2)
+    np.testing.assert_array_equal(ours.sample(key, (2,)), theirs.sample(key, (2,)))
+    # the pointwise log-likelihood is the same computation, summed over stages
+    np.testing.assert_allclose(
+        engine.log_likelihood(model, params, trials),
+        jnp.where(valid, theirs.log_prob(choice), 0.0).sum(-1),
+        rtol=tol,
+        atol=tol,
+    )
+
+    def potential(scale, site):
+        p = model.make_params({k: v * scale for k, v in values.items()})
+        lg = engine.policy_logits(model, p, trials) if site else engine.logits(model, p, trials)
+        d = StagedChoice(model, lg, choice) if site else dist.Categorical(logits=lg)
+        return d.mask(valid).log_prob(choice).sum()
+
+    np.testing.assert_allclose(
+        jax.grad(potential)(1.0, True), jax.grad(potential)(1.0, False), rtol=tol * 10, atol=tol * 10
+    )

@@ -39,10 +39,11 @@ NOT_OFFERED = -1e30
 #: The most options :func:`chosen_log_softmax` scores option by option. XLA's CPU backend runs a
 #: reduction over a short last axis (``log_softmax``'s max and sum, the gather of the chosen
 #: entry) slowly; taking the options as separate slices makes the whole score elementwise.
-#: Gradient of the score alone, 2-core CPU, float32 (``benchmarks/README.md``, "Scoring option
-#: by option"): 200 x 200 x 2 options 206 against 1004 us (jax 0.12) and 248 against 696 us
-#: (jax 0.10, NumPyro's form); 4 and 5 options 1.2-2.1x faster; 6 options a tie or slower, 8
-#: and 16 options 1.8-10x slower.
+#: Gradient of the score alone, 2-core CPU, float32 (``benchmarks/bench_scoring.py``;
+#: ``benchmarks/README.md``, "Scoring option by option"): 200 x 200 x 2 options 228 against 1000
+#: us (jax 0.12, ``log_softmax``) and 338 against 775 us (jax 0.10, NumPyro's form); up to 5
+#: options 0.22-0.81x the faster of those two; at 6 options a tie or slower, at 8 and 16 slower
+#: (up to 10x).
 UNROLL_OPTIONS = 5
 
 

@@ -185,7 +185,9 @@ def hierarchical_model(model, trials, priors: Mapping, centered=frozenset(), des
     deterministic ``p`` (participant, natural scale) and ``p_group`` (the group location on
     the natural scale, hBayesDM's ``mu_p``). The observed site ``choice`` has plates
     ``participant`` and ``trial`` (and ``stage`` for a model with several choices per trial,
-    each stage observed) and is masked where ``trials.valid`` is False.
+    each stage observed) and is masked where ``trials.valid`` is False; its distribution is
+    :class:`ChoiceCategorical` (:class:`StagedChoice` for a staged model), NumPyro's
+    ``Categorical`` of :func:`bayesrl.engine.logits`.
 
     With a :class:`bayesrl.design.Design`: a parameter with a formula has ``p_beta`` (coef,)
     instead of ``p_mu`` and ``p_group``, the location of participant ``i`` being ``X[i] @ p_beta``

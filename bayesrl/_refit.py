@@ -147,8 +147,7 @@ def heldout_log_lik(model, prior, trials, conditions, mc_draws, key):
     def one(values):
         natural = {n: model.params[n].constrain(values[n]) for n in names}
         params = model.make_params(trial_values(natural, conditions))
-        logits = engine.participant_logits(model, params, trials)
-        return engine.choice_log_prob(logits, *engine.observed_choices(model, trials)).sum()
+        return engine.participant_log_likelihood(model, params, trials).sum()
 
     return jax.lax.map(one, raw, batch_size=512).reshape(n_draws, mc_draws)
 

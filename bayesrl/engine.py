@@ -603,13 +603,34 @@ def choice_log_prob(logits_, choice, valid):
     return jnp.where(valid, chosen_log_softmax(logits_, choice), 0.0)
 
 
-def stage_log_likelihood(model, params, trials):
-    """Log-probability of each observed choice, stages apart.
+def participant_log_likelihood(model, params, trials):
+    """Log-probability of each of one participant's observed choices, stages apart.
 
     Parameters
     ----------
     model : bayesrl.Model
-    params : Params NamedTuple, each field shape (participant,)
+    params : Params NamedTuple of scalars (or (trial,) arrays, see :func:`scan_trials`)
+    trials : Trial NamedTuple, each field shape (trial,)
+
+    Returns
+    -------
+    jax.Array, shape (trial, stage)
+        ``stage`` has length 1 for a model without stages. Zero for masked and padded trials.
+    """
+    choice, valid = observed_choices(model, trials)
+    logits_ = scan_trials(model, params, trials, scored=False)[0]
+    ll = jnp.where(valid, chosen_log_probs(model, logits_, choice), 0.0)
+    return ll if model.stages else ll[..., None]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def stage_log_likelihood(model, params, trials):
+    """Log-probability of each observed choice, stages apart (:func:`participant_log_likelihood` of every participant).
+
+    Parameters
+    ----------
+    model : bayesrl.Model
+    params : Params NamedTuple, each field shape (participant,) or (participant, trial)
     trials : Trial NamedTuple, each field shape (participant, trial)
 
     Returns
@@ -617,9 +638,7 @@ def stage_log_likelihood(model, params, trials):
     jax.Array, shape (participant, trial, stage)
         ``stage`` has length 1 for a model without stages. Zero for masked and padded trials.
     """
-    choice, valid = observed_choices(model, trials)
-    ll = jnp.where(valid, chosen_log_probs(model, policy_logits(model, params, trials), choice), 0.0)
-    return ll if model.stages else ll[..., None]
+    return jax.vmap(functools.partial(participant_log_likelihood, model))(params, trials)
 
 
 def log_likelihood(model, params, trials):

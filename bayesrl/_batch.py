@@ -183,6 +183,11 @@ def sample_batch(
         ``diverging``, ``n_steps``, ``acceptance_rate``, ``lp``, ``energy``, ``step_size``,
         ``tree_depth`` as :func:`bayesrl.fit` stores them.
     """
+    if isinstance(centered, str):
+        raise ValueError(
+            f"centered={centered!r}: batched fits take a list of parameter names (one program fits every data "
+            'set); centered="auto" is for brl.fit'
+        )
     n_sets = int(np.shape(trials.choice)[0])
     batch = default_batch_size(n_sets) if batch_size is None else max(1, min(int(batch_size), n_sets))
     program = _program(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import approx
 from . import data as data_mod
+from ._centering import choose_centered
 from .design import build_design
 from .hierarchy import resolve_priors
 from .inference import pointwise_log_likelihood, run_nuts, shard_count, state_to_dataset
@@ -184,8 +185,17 @@ def fit(
         Choice coding; None decides from the data (an error if ambiguous).
     sep : str, optional
         Field separator when ``data`` is a file path (default: tab for .tsv/.txt, else sniffed).
-    centered : iterable of str
-        Parameters to sample with a centred parameterisation.
+    centered : iterable of str, or "auto"
+        Parameters to sample with a centred parameterisation (``p_raw`` instead of ``p_z``);
+        the default samples every parameter non-centred, as hBayesDM does. Either gives the
+        same posterior; they differ in how fast NUTS explores it. ``"auto"`` chooses per
+        parameter from the data before sampling (:func:`bayesrl._centering.centering_scores`,
+        1-4 s on a CPU): centred where each participant's trials pin their value down well
+        relative to the group's spread (many informative trials), non-centred otherwise. On
+        synthetic 200 x 200 data it centred both parameters and gave 2.4x the min-ESS per
+        second; on hBayesDM's 20 x 100 example it keeps both non-centred (centred, that fit
+        diverges). The choice and each parameter's score are in
+        ``fit.metadata["sampler"]["centered"]`` and ``["centering_scores"]``.
     chain_method : {None, "parallel", "vectorized", "sequential"}
         None picks ``parallel`` when JAX has at least ``num_chains`` devices (``bayesrl``
         asks for 4 CPU devices at import when it can), else ``vectorized``. With
@@ -278,7 +288,10 @@ def fit(
                 f"{name} must be a {'non-negative' if name == 'num_warmup' else 'positive'} integer, got {v!r}"
             )
     prior_table = resolve_priors(model, priors)
-    centered = frozenset(centered)
+    auto = isinstance(centered, str) and centered == "auto"
+    if isinstance(centered, str) and not auto:
+        raise ValueError(f'centered must be "auto" or a list of parameter names, got {centered!r}')
+    centered = frozenset() if auto else frozenset(centered)
     unknown = sorted(centered - set(model.param_names))
     if unknown:
         raise ValueError(
@@ -304,6 +317,11 @@ def fit(
     key = _key(seed, rng_key)
 
     start = time.perf_counter()
+    scores = None
+    if auto:
+        centered, scores = choose_centered(
+            model, trials, prior_table, design, jax.random.fold_in(key, 1), dataset.participants
+        )
     common = dict(centered=centered, rng_key=key, participants=dataset.participants, design=design)
     state = None
     if method == "nuts":
@@ -354,6 +372,7 @@ def fit(
             "method": method,
             **settings,
             "centered": sorted(centered),
+            **({} if scores is None else {"centering_scores": scores}),
             "seed": None if rng_key is not None else int(seed),
             "sampling_seconds": elapsed,
             **info,

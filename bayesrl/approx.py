@@ -241,6 +241,53 @@ def run_svi(
     return samples, {"lp": log_p[None], "log_weight": log_weight[None]}, info
 
 
+def find_mode(model_args, rng_key, participants=None, max_iter=5000):
+    """The posterior mode on the unconstrained scale, by L-BFGS (SciPy) from the prior median.
+
+    Parameters
+    ----------
+    model_args : tuple
+        ``(model, trials, priors, centered, design)``, the arguments of
+        :func:`bayesrl.hierarchy.hierarchical_model`.
+    rng_key : jax.random.PRNGKey
+        For the start when the prior median is not a finite point
+        (:func:`bayesrl.inference.find_initial_params`).
+    participants : sequence, optional
+        Participant labels, for error messages.
+    max_iter : int
+        L-BFGS iterations at most.
+
+    Returns
+    -------
+    potential : callable
+        Flat unconstrained vector, shape (n,) -> the potential energy (negative log joint
+        density, Jacobian included), a scalar.
+    mode : jax.Array, shape (n,)
+        Where L-BFGS stopped.
+    unravel : callable
+        Flat vector -> dict of site name to unconstrained array.
+    result : scipy.optimize.OptimizeResult
+    """
+    _, start = find_initial_params(*model_of_data(*model_args), rng_key, 1, participants=participants, dispersed=False)
+    start = jax.tree_util.tree_map(lambda x: x[0], start)
+    x0, unravel = ravel_pytree(start)
+    dtype = x0.dtype
+
+    def potential(x):
+        return potential_energy(hierarchical_model, model_args, {}, unravel(x))
+
+    value_and_grad = jax.jit(jax.value_and_grad(potential))
+
+    def fun(x):
+        v, g = value_and_grad(jnp.asarray(x, dtype))
+        return float(v), np.asarray(g, float)
+
+    res = scipy.optimize.minimize(
+        fun, np.asarray(x0, float), jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
+    )
+    return potential, jnp.asarray(res.x, dtype), unravel, res
+
+
 def run_map(
     model,
     trials,
@@ -278,31 +325,14 @@ def run_map(
     """
     model_args = (model, trials, priors, frozenset(centered), design)
     key_init, key_draw = jax.random.split(rng_key)
-    _, start = find_initial_params(*model_of_data(*model_args), key_init, 1, participants=participants, dispersed=False)
-    start = jax.tree_util.tree_map(lambda x: x[0], start)
-    x0, unravel = ravel_pytree(start)
-    dtype = x0.dtype
-
-    def f(x):
-        return potential_energy(hierarchical_model, model_args, {}, unravel(x))
-
-    value_and_grad = jax.jit(jax.value_and_grad(f))
-
-    def fun(x):
-        v, g = value_and_grad(jnp.asarray(x, dtype))
-        return float(v), np.asarray(g, float)
-
-    res = scipy.optimize.minimize(
-        fun, np.asarray(x0, float), jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
-    )
-    mode = jnp.asarray(res.x, dtype)
+    f, mode, unravel, res = find_mode(model_args, key_init, participants=participants, max_iter=max_iter)
     # float32 line searches often stop "abnormally" at the optimum: judge by the gradient too
     max_grad = float(np.max(np.abs(res.jac))) if np.size(res.jac) else 0.0
     hessian = np.asarray(jax.jit(jax.hessian(f))(mode), float)
     precision, lap = laplace_precision(hessian)
-    worst = _flat_names(start)[lap["worst_index"]] if not lap["positive_definite"] else ""
+    worst = _flat_names(unravel(mode))[lap["worst_index"]] if not lap["positive_definite"] else ""
     with jax.numpy_rank_promotion("allow"):  # NumPyro's distributions broadcast implicitly
-        q = dist.MultivariateNormal(mode, precision_matrix=jnp.asarray(precision, dtype))
+        q = dist.MultivariateNormal(mode, precision_matrix=jnp.asarray(precision, mode.dtype))
         flat = q.sample(key_draw, (int(num_draws),))
         log_q = q.log_prob(flat)
     z = jax.vmap(unravel)(flat)

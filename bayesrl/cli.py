@@ -78,6 +78,12 @@ def _parser() -> argparse.ArgumentParser:
         help="map a canonical column to the table's column, e.g. --column participant=subj (repeatable)",
     )
     f.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (raise if divergent)")
+    f.add_argument(
+        "--centered",
+        default="",
+        metavar="auto|P1,P2",
+        help="parameters to sample centred, comma-separated, or 'auto' to choose from the data (default: none)",
+    )
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     s = sub.add_parser(
@@ -162,6 +168,7 @@ def _fit(args) -> int:
         columns=columns,
         choice_base=args.choice_base,
         target_accept=args.target_accept,
+        centered=args.centered if args.centered == "auto" else [p for p in args.centered.split(",") if p],
         progress_bar=not args.no_progress,
         check=False,  # the diagnostics are printed below, not raised as warnings
     )

@@ -19,6 +19,9 @@ numpyro  The model a user writes from NumPyro's documentation: non-centred hiera
          Written for ``bandit2arm_delta``, ``bandit4arm_4par`` and ``ts_par4``
          (``NUMPYRO_MODELS``), each checked against bayesrl's likelihood before timing.
 bayesrl  ``brl.fit(brl.models.get(model)(), table)``.
+bayesrl_auto
+         The same with ``centered="auto"``: each parameter centred or not as the data call for
+         (the same posterior; the choice's own time is in the wall time).
 
 Workloads (model): ``example``, hBayesDM's 2-armed bandit example (20 x 100) when the sdist can
 be fetched, else the example shipped with bayesrl (same shape); ``PxT``, synthetic P x T data
@@ -61,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, markdown  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-PEERS = ("stan", "numpyro", "bayesrl")
+PEERS = ("stan", "numpyro", "bayesrl")  # and "bayesrl_auto", on request
 #: hBayesDM model fitted on each named workload (synthetic ``PxT`` workloads: bandit2arm_delta)
 WORKLOAD_MODELS = {"example": "bandit2arm_delta", "bandit4arm": "bandit4arm_4par", "twostep": "ts_par4"}
 #: each model's participant-level parameters, as hBayesDM's Stan program names them
@@ -354,11 +357,13 @@ def ess_over_scalars(draws: dict) -> tuple[np.ndarray, np.ndarray]:
     return _arviz.ess_columns(np.stack(columns, axis=-1))
 
 
-def call_bayesrl(table, settings, seed, model="bandit2arm_delta"):
+def call_bayesrl(table, settings, seed, model="bandit2arm_delta", centered=()):
     import bayesrl as brl
 
     t0 = time.perf_counter()
-    fit = brl.fit(brl.models.get(model)(), table, seed=seed, progress_bar=False, check=False, **settings)
+    fit = brl.fit(
+        brl.models.get(model)(), table, seed=seed, progress_bar=False, check=False, centered=centered, **settings
+    )
     wall = time.perf_counter() - t0
     post = fit.posterior
     draws = {k: np.asarray(post[k]) for k in post.data_vars}
@@ -441,7 +446,8 @@ def worker(args) -> None:
         elif args.peer == "numpyro":
             wall, draws, div, steps = call_numpyro(table, settings, args.seed, args.model)
         else:
-            wall, draws, div, steps = call_bayesrl(table, settings, args.seed, args.model)
+            centered = "auto" if args.peer == "bayesrl_auto" else ()
+            wall, draws, div, steps = call_bayesrl(table, settings, args.seed, args.model, centered)
         all_bulk, all_tail = ess_over_scalars(draws)
         bulk, tail = float(all_bulk.min()), float(all_tail.min())
         row = {
@@ -543,18 +549,19 @@ def ratios(raw: pd.DataFrame) -> pd.DataFrame:
     values = {key: g["min_ess_per_s"].to_numpy(dtype=float) for key, g in use.groupby(["workload", "peer"], sort=False)}
     rows = []
     for workload in raw.workload.unique():
-        ours = values.get((workload, "bayesrl"))
-        if ours is None:
-            continue
         row = {"workload": workload}
-        for peer in ("stan", "numpyro"):
-            theirs = values.get((workload, peer))
-            if theirs is None:
+        for us in ("bayesrl", "bayesrl_auto"):
+            ours = values.get((workload, us))
+            if ours is None:
                 continue
-            row["bayesrl / " + peer] = round(float(np.median(ours) / np.median(theirs)), 2)
-            if min(ours.size, theirs.size) >= 3:
-                low, high = ratio_interval(ours, theirs)
-                row[f"bayesrl / {peer} 95% interval"] = f"[{low:.2f}, {high:.2f}]"
+            for peer in ("stan", "numpyro", "bayesrl")[: 3 if us != "bayesrl" else 2]:
+                theirs = values.get((workload, peer))
+                if theirs is None:
+                    continue
+                row[f"{us} / {peer}"] = round(float(np.median(ours) / np.median(theirs)), 2)
+                if min(ours.size, theirs.size) >= 3:
+                    low, high = ratio_interval(ours, theirs)
+                    row[f"{us} / {peer} 95% interval"] = f"[{low:.2f}, {high:.2f}]"
         if len(row) > 1:  # bayesrl ran beside a peer
             rows.append(row)
     return pd.DataFrame(rows)

@@ -68,6 +68,15 @@ def test_ratios_interval_column_only_with_three_repeats(bench_peers):
     assert bench_peers.ratios(both).loc[0, "bayesrl / numpyro"] == 3.0
 
 
+def test_ratios_of_the_auto_centred_peer(bench_peers):
+    table = bench_peers.ratios(runs({"stan": [1.0] * 3, "bayesrl": [2.0] * 3, "bayesrl_auto": [5.0] * 3}))
+    row = table.loc[0]
+    assert (row["bayesrl / stan"], row["bayesrl_auto / stan"], row["bayesrl_auto / bayesrl"]) == (2.0, 5.0, 2.5)
+    assert "bayesrl / bayesrl" not in table and row["bayesrl_auto / bayesrl 95% interval"] == "[2.50, 2.50]"
+    alone = bench_peers.ratios(runs({"bayesrl_auto": [5.0] * 3, "bayesrl": [2.0] * 3}))
+    assert list(alone.columns) == ["workload", "bayesrl_auto / bayesrl", "bayesrl_auto / bayesrl 95% interval"]
+
+
 def test_pooled_runs_summary_skips_missing_figures(bench_peers, tmp_path):
     old = runs({"numpyro": [1.0, 2.0], "bayesrl": [1.5, 2.5]}, median_ess=False)
     new = runs({"numpyro": [3.0], "bayesrl": [3.5]})

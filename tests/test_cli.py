@@ -89,6 +89,10 @@ def _bad_table(tmp_path):
             "outside 0..1",
         ),
         (["fit", "example:bandit2arm", "--model", "rescorla_wagner", "--out", "{tmp}"], "is a directory"),
+        (
+            ["fit", "example:bandit2arm", "--model", "rescorla_wagner", "--centered", "alpah", "--out", "{tmp}/f.nc"],
+            "centered= names unknown parameters ['alpah']",
+        ),
         (["summary", "{tmp}/missing.nc"], "no such fit file"),
         (["summary", "{bad}"], "not a netCDF file"),
     ],
@@ -101,6 +105,7 @@ def _bad_table(tmp_path):
         "n-options",
         "choice-base",
         "out-dir",
+        "centered",
         "missing-fit",
         "not-netcdf",
     ],

@@ -1,0 +1,86 @@
+"""``centered="auto"``: each parameter's parameterisation chosen from the data (``bayesrl._centering``)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import bayesrl as brl
+from bayesrl import data as data_mod
+from bayesrl._centering import THRESHOLD, _sigma_posterior, centering_scores, choose_centered
+from bayesrl.hierarchy import resolve_priors
+
+MODEL = brl.models.rescorla_wagner()
+SMALL = dict(num_warmup=150, num_samples=150, num_chains=2, progress_bar=False)
+
+
+def simulated(n_participants, n_trials, sigma, seed):
+    """Participants whose (alpha, beta) spread by ``sigma`` on the probit scale around hBayesDM-like values."""
+    rng = np.random.default_rng(seed)
+    raw = rng.normal([-0.4, -0.3], sigma, size=(n_participants, 2))
+    truth = {"alpha": stats.norm.cdf(raw[:, 0]), "beta": 5.0 * stats.norm.cdf(raw[:, 1])}
+    task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.8, 0.2], n_trials=n_trials, every=50))
+    return brl.simulate(MODEL, truth, task=task, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def informative():
+    return simulated(30, 300, 0.8, seed=3)
+
+
+def scores_of(table):
+    trials = data_mod.prepare(table, MODEL).trials(MODEL)
+    return centering_scores(MODEL, trials, resolve_priors(MODEL, None))
+
+
+def test_sigma_posterior_recovers_the_spread_net_of_the_noise():
+    rng = np.random.default_rng(0)
+    noise = np.full(400, 0.1**2)
+    e = rng.normal(0.0, np.sqrt(0.5**2 + noise))  # true sigma 0.5 plus measurement noise
+    grid, w = _sigma_posterior(e, noise, "halfnormal", 0.2)
+    assert w.sum() == pytest.approx(1.0)
+    assert abs(w @ grid - 0.5) < 0.04
+    e = rng.normal(0.0, np.sqrt(noise))  # noise alone: sigma near 0, below the prior's scale
+    grid, w = _sigma_posterior(e, noise, "halfcauchy", 0.2)
+    assert w @ grid < 0.05
+
+
+def test_scores_rise_with_the_information_per_participant(informative):
+    few = scores_of(simulated(20, 30, 0.3, seed=4))  # 30 trials, little spread: the funnel side
+    many = scores_of(informative)  # 300 trials, wide spread
+    assert set(few) == set(many) == {"alpha", "beta"}
+    for name in ("alpha", "beta"):
+        assert 0.0 <= few[name] < 0.3 and many[name] > few[name] + 0.4, (name, few, many)
+    # beta is pinned down well by 300 trials; alpha (0.65-0.73 here) less so, near the threshold
+    assert few["beta"] < THRESHOLD < many["beta"] < 1.0
+
+
+def test_auto_fit_samples_the_chosen_parameterisation(informative):
+    trials = data_mod.prepare(informative, MODEL).trials(MODEL)
+    chosen, scores = choose_centered(MODEL, trials, resolve_priors(MODEL, None))
+    assert "beta" in chosen, scores
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # short chains may warn about ESS
+        auto = brl.fit(MODEL, informative, centered="auto", seed=2, **SMALL)
+        explicit = brl.fit(MODEL, informative, centered=sorted(chosen), seed=2, **SMALL)
+    sampler = auto.metadata["sampler"]
+    assert sampler["centered"] == sorted(chosen)
+    assert sampler["centering_scores"] == pytest.approx(scores, rel=1e-4)
+    assert "beta_raw" in auto.posterior and "beta_z" not in auto.posterior
+    # the choice uses a key of its own: the draws are those of the explicit choice
+    np.testing.assert_array_equal(auto.posterior["beta"].values, explicit.posterior["beta"].values)
+    assert "centering_scores" not in explicit.metadata["sampler"]
+
+
+def test_centered_must_be_auto_or_names(informative):
+    with pytest.raises(ValueError, match='centered must be "auto" or a list of parameter names'):
+        brl.fit(MODEL, informative, centered="alpha", **SMALL)
+    trials = data_mod.prepare(informative, MODEL).trials(MODEL)
+    batch = type(trials)(*(np.asarray(f)[None] for f in trials))
+    from bayesrl._batch import sample_batch
+
+    with pytest.raises(ValueError, match='centered="auto" is for brl.fit'):
+        sample_batch(
+            MODEL, batch, resolve_priors(MODEL, None), num_warmup=5, num_samples=5, num_chains=1, centered="auto"
+        )

@@ -56,7 +56,7 @@ def test_scores_rise_with_the_information_per_participant(informative):
     assert few["beta"] < THRESHOLD < many["beta"] < 1.0
 
 
-def test_auto_fit_samples_the_chosen_parameterisation(informative):
+def test_auto_fit_samples_the_chosen_parameterisation(informative, tmp_path):
     trials = data_mod.prepare(informative, MODEL).trials(MODEL)
     chosen, scores = choose_centered(MODEL, trials, resolve_priors(MODEL, None))
     assert "beta" in chosen, scores
@@ -71,6 +71,10 @@ def test_auto_fit_samples_the_chosen_parameterisation(informative):
     # the choice uses a key of its own: the draws are those of the explicit choice
     np.testing.assert_array_equal(auto.posterior["beta"].values, explicit.posterior["beta"].values)
     assert "centering_scores" not in explicit.metadata["sampler"]
+    auto.save(tmp_path / "fit.nc")
+    loaded = brl.load_fit(tmp_path / "fit.nc")
+    assert loaded.metadata["sampler"]["centering_scores"] == pytest.approx(scores, rel=1e-4)
+    assert loaded.metadata["sampler"]["centered"] == sorted(chosen)
 
 
 def test_centered_must_be_auto_or_names(informative):

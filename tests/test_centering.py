@@ -88,3 +88,27 @@ def test_centered_must_be_auto_or_names(informative):
         sample_batch(
             MODEL, batch, resolve_priors(MODEL, None), num_warmup=5, num_samples=5, num_chains=1, centered="auto"
         )
+
+
+@pytest.mark.slow
+def test_centred_and_non_centred_fits_agree(informative):
+    """The same posterior either way: group means within 4 Monte Carlo standard errors, participants' close."""
+    fits = {}
+    for name, centered in (("non-centred", ()), ("centred", ("alpha", "beta"))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # judged below: the non-centred fit mixes slowly on these data
+            fits[name] = brl.fit(MODEL, informative, centered=centered, seed=5, progress_bar=False)
+    a, b = (f.summary() for f in fits.values())
+    print(f"\nnon-centred\n{a.round(3)}\ncentred\n{b.round(3)}")
+    for table in (a, b):
+        assert table["r_hat"].max() < 1.03 and table["ess_bulk"].min() > 300, table
+    # the reason to centre here: the group means mix better
+    assert b.loc["beta_mu", "ess_bulk"] > a.loc["beta_mu", "ess_bulk"]
+    for row in ("alpha_mu", "alpha_sigma", "beta_mu", "beta_sigma", "alpha_group", "beta_group"):
+        gap = abs(a.loc[row, "mean"] - b.loc[row, "mean"])
+        assert gap < 4 * np.hypot(a.loc[row, "mcse_mean"], b.loc[row, "mcse_mean"]), (row, gap)
+        assert b.loc[row, "sd"] == pytest.approx(a.loc[row, "sd"], rel=0.15), row
+    for p in ("alpha", "beta"):
+        x, y = (np.asarray(f.posterior[p].mean(("chain", "draw"))) for f in fits.values())
+        sd = np.asarray(fits["non-centred"].posterior[p].std(("chain", "draw")))
+        assert np.max(np.abs(x - y) / sd) < 0.2, p

@@ -50,7 +50,7 @@ from .design import ParamDesign
 #: 1``), but the centred form's failure near ``sigma = 0`` (a funnel: divergences) costs NUTS
 #: more than the non-centred form's slow mixing: on ``bandit2arm_delta`` data sets (one seed
 #: each, 2026-12-07, ``benchmarks/README.md``) centring paid at scores 0.68-0.72 (50 x 200,
-#: 20 x 200, 200 x 200) and cost at 0.51-0.63 (100 x 100, 100 x 150), a tie at 0.61 (200 x 100).
+#: 20 x 200, 200 x 200) and cost at 0.51-0.64 (100 x 100, 100 x 150), a tie at 0.61 (200 x 100).
 THRESHOLD = 2.0 / 3.0
 
 
@@ -94,7 +94,7 @@ def centering_scores(model, trials, priors, design=None, rng_key=None, participa
         form mixes faster.
     """
     rng_key = jax.random.PRNGKey(0) if rng_key is None else rng_key
-    with jax.enable_x64(True):  # float32 L-BFGS stops short of the mode: scores moved by ~0.03
+    with jax.enable_x64(True):  # the same choice whatever precision the fit samples in (and L-BFGS to its end)
         potential, mode, unravel, _ = find_mode(
             (model, trials, priors, frozenset(), design), rng_key, participants=participants, max_iter=max_iter
         )

@@ -190,7 +190,7 @@ def fit(
         the default samples every parameter non-centred, as hBayesDM does. Either gives the
         same posterior; they differ in how fast NUTS explores it. ``"auto"`` chooses per
         parameter from the data before sampling (:func:`bayesrl._centering.centering_scores`,
-        1-4 s on a CPU): centred where each participant's trials pin their value down well
+        1-5 s on a CPU): centred where each participant's trials pin their value down well
         relative to the group's spread (many informative trials), non-centred otherwise. On
         synthetic 200 x 200 data it centred both parameters and gave 2.4x the min-ESS per
         second; on hBayesDM's 20 x 100 example it keeps both non-centred (centred, that fit

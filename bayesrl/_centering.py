@@ -43,6 +43,7 @@ from scipy import special
 
 from .approx import find_mode
 from .design import ParamDesign
+from .hierarchy import SIGMA_FAMILIES
 
 #: A parameter is centred when its score (the non-centred form's mean autocorrelation) exceeds
 #: this: ``kappa = 2`` in the normal-normal model, the data's information about a participant
@@ -54,18 +55,16 @@ from .design import ParamDesign
 THRESHOLD = 2.0 / 3.0
 
 
-def _log_prior_sigma(sigma, family: str, scale: float):
-    """Log density of the group scale's prior (up to a constant) at ``sigma`` > 0."""
-    x = sigma / scale
-    return -0.5 * x**2 if family == "halfnormal" else -np.log1p(x**2)
-
-
 def _sigma_posterior(e, v, family, scale, n_grid=400):
-    """Grid and weights of ``sigma``'s posterior given residuals ``e`` with variances ``v`` (finite)."""
+    """Grid and weights of ``sigma``'s posterior given residuals ``e`` with variances ``v`` (finite).
+
+    ``family`` and ``scale`` are the model's prior on ``sigma`` (:data:`bayesrl.hierarchy.SIGMA_FAMILIES`).
+    """
     spread = np.sqrt(np.mean(e**2)) if e.size else scale
     grid = np.geomspace(1e-4, 10.0 * max(scale, spread, 1e-3), n_grid)
     total = grid[:, None] ** 2 + v[None, :]
-    log_post = _log_prior_sigma(grid, family, scale) - 0.5 * np.sum(np.log(total) + e[None, :] ** 2 / total, axis=1)
+    log_prior = np.asarray(SIGMA_FAMILIES[family](scale).log_prob(grid), float)
+    log_post = log_prior - 0.5 * np.sum(np.log(total) + e[None, :] ** 2 / total, axis=1)
     log_post += np.log(grid)  # the grid is even in log(sigma)
     return grid, np.exp(log_post - special.logsumexp(log_post))
 
@@ -115,14 +114,13 @@ def _scores(model, priors, design, sites, unravel, curvature):
         level = np.zeros(z.shape, int) if d.sigma_by is None else np.asarray(d.sigma_index, int)
         sigma = np.atleast_1d(np.exp(np.asarray(sites[f"{name}_sigma"], float)))[level]
         info = (np.asarray(unravel(curvature(tangent))[site], float) - 1.0) / sigma**2
-        informed = info > 0  # a likelihood curving upwards at the mode carries no information there
-        info = np.where(informed, info, 0.0)
-        v = np.where(informed, 1.0 / np.where(informed, info, 1.0), np.inf)
-        e = sigma * z + np.where(informed, z / (sigma * np.where(informed, info, 1.0)), 0.0)
+        # a likelihood curving upwards at the mode carries no information there: rho stays 0
+        informed = info > 0
+        e = sigma * z + z / (sigma * np.where(informed, info, 1.0))  # un-shrunk: one Newton step
         rho = np.zeros(z.shape)
         for lv in np.unique(level):
             rows = (level == lv) & informed
-            grid, w = _sigma_posterior(e[rows], v[rows], priors[name].sigma_family, priors[name].sigma_scale)
+            grid, w = _sigma_posterior(e[rows], 1.0 / info[rows], priors[name].sigma_family, priors[name].sigma_scale)
             kappa = grid[:, None] ** 2 * info[None, rows]
             rho[rows] = w @ (kappa / (1.0 + kappa))
         scores[name] = float(rho.mean())

@@ -27,13 +27,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from _report import machine, markdown  # noqa: E402
-from bench_peers import ess_over_scalars, workload_table  # noqa: E402
+from bench_peers import call_bayesrl, ess_over_scalars, workload_table  # noqa: E402
 
 SETTINGS = dict(num_warmup=1000, num_samples=1000, num_chains=4)
 
@@ -47,25 +46,19 @@ def table_of(workload: str, hbayesdm: str | None) -> pd.DataFrame:
 
 
 def one_fit(model, table, centered, seed, settings) -> dict:
-    import bayesrl as brl
-
-    t0 = time.perf_counter()
-    fit = brl.fit(model, table, seed=seed, progress_bar=False, check=False, centered=centered, **settings)
-    wall = time.perf_counter() - t0
-    draws = {k: np.asarray(fit.posterior[k]) for k in fit.posterior.data_vars}
+    """One ``brl.fit`` (``bench_peers.call_bayesrl``): its figures and each group parameter's bulk ESS."""
+    wall, draws, divergences, steps = call_bayesrl(table, settings, seed, model.name, centered)
     bulk, _ = ess_over_scalars(draws)
-    summary = fit.summary()
-    stats = fit.idata.sample_stats if hasattr(fit.idata, "sample_stats") else fit.idata["sample_stats"]
     row = {
         "wall_s": round(wall, 1),
-        "divergences": int(np.asarray(stats["diverging"]).sum()),
-        "leapfrog_steps": round(float(np.asarray(stats["n_steps"]).mean()), 1),
+        "divergences": divergences,
+        "leapfrog_steps": round(steps, 1),
         "min_bulk_ess": round(float(bulk.min()), 0),
         "min_ess_per_s": round(float(bulk.min()) / wall, 1),
     }
     for p in model.param_names:
         for s in ("mu", "sigma"):
-            row[f"{p}_{s}_ess"] = round(float(summary.loc[f"{p}_{s}", "ess_bulk"]), 0)
+            row[f"{p}_{s}_ess"] = round(float(ess_over_scalars({"x": draws[f"{p}_{s}"]})[0][0]), 0)
     return row
 
 
@@ -81,7 +74,7 @@ def main(argv=None) -> int:
 
     import bayesrl as brl
     from bayesrl import data as data_mod
-    from bayesrl._centering import THRESHOLD, centering_scores
+    from bayesrl._centering import THRESHOLD, choose_centered
     from bayesrl.hierarchy import resolve_priors
 
     settings = dict(num_warmup=100, num_samples=100, num_chains=4) if args.quick else SETTINGS
@@ -91,9 +84,9 @@ def main(argv=None) -> int:
         table = table_of(workload, args.hbayesdm)
         trials = data_mod.prepare(table, model).trials(model)
         t0 = time.perf_counter()
-        scores = centering_scores(model, trials, resolve_priors(model, None))
+        chosen, scores = choose_centered(model, trials, resolve_priors(model, None))
         choose_s = time.perf_counter() - t0
-        auto = tuple(sorted(p for p, s in scores.items() if s > THRESHOLD))
+        auto = tuple(sorted(chosen))
         shape = f"{trials.valid.shape[0]} x {trials.valid.shape[1]}"
         base = {"workload": f"{workload} ({shape})", **{f"{p}_score": round(s, 3) for p, s in scores.items()}}
         base["auto"] = ",".join(auto) or "-"

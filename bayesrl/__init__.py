@@ -6,9 +6,10 @@
 >>> fit = brl.fit(model, df, num_warmup=1000, num_samples=1000, num_chains=4, seed=0)  # doctest: +SKIP
 """
 
-from ._runtime import configure_compilation_cache, configure_host_devices, load_numpyro
+from ._runtime import configure_compilation_cache, configure_host_devices, configure_small_loops, load_numpyro
 
 configure_host_devices()  # before JAX starts: lets chains run on parallel CPU devices
+configure_small_loops()  # before JAX starts: XLA's CPU compiler takes small loops whole
 configure_compilation_cache()  # later fits of same-shaped data skip most compilation
 load_numpyro()  # before ArviZ 1.x can register NumPyro as a lazy module (see load_numpyro)
 
@@ -37,6 +38,7 @@ __all__ = [
     "compare",
     "configure_compilation_cache",
     "configure_host_devices",
+    "configure_small_loops",
     "datasets",
     "fit",
     "load_fit",

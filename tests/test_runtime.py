@@ -29,3 +29,46 @@ def test_numpyro_is_fully_loaded_whatever_was_imported_first(before):
         [sys.executable, "-c", CHECK.format(before=before)], capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+FLAGS = """
+import os, sys
+{before}
+import bayesrl
+print(repr(os.environ.get("XLA_FLAGS", "")))
+"""
+OPTION = "xla_cpu_small_while_loop_byte_threshold"
+
+
+def _flags_after_import(env_extra, before=""):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", "BAYESRL_SMALL_LOOP_BYTES")}
+    env.update(env_extra)
+    proc = subprocess.run(
+        [sys.executable, "-c", FLAGS.format(before=before)], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return eval(proc.stdout.strip().splitlines()[-1])
+
+
+def test_import_lets_xla_compile_small_loops_whole():
+    flags = _flags_after_import({})
+    assert f"--xla_backend_extra_options={OPTION}=1000000000" in flags.split()
+    assert "--xla_force_host_platform_device_count=" in flags
+
+
+def test_small_loop_option_joins_the_users_backend_options_and_respects_their_own():
+    flags = _flags_after_import({"XLA_FLAGS": "--xla_backend_extra_options=xla_cpu_disable_loop_unrolling=true"})
+    assert f"--xla_backend_extra_options=xla_cpu_disable_loop_unrolling=true,{OPTION}=1000000000" in flags.split()
+    assert flags.count("--xla_backend_extra_options") == 1
+
+    own = f"--xla_backend_extra_options={OPTION}=4096"
+    assert _flags_after_import({"XLA_FLAGS": own}).split()[0] == own
+
+
+def test_small_loop_option_can_be_chosen_or_turned_off_and_waits_for_jax_not_started():
+    assert f"{OPTION}=65536" in _flags_after_import({"BAYESRL_SMALL_LOOP_BYTES": "65536"})
+    assert OPTION not in _flags_after_import({"BAYESRL_SMALL_LOOP_BYTES": "0"})
+    started = "import jax; jax.numpy.zeros(1)"  # the backend is up: XLA_FLAGS is read already
+    assert OPTION not in _flags_after_import({}, before=started)

@@ -71,8 +71,8 @@ def configure_small_loops(n_bytes: int | None = None) -> bool:
     NUTS' tree building and the trial loop are ``while`` loops whose iterations are a few small
     array operations. XLA's CPU runtime dispatches each operation separately unless its
     small-loop pass takes the whole loop, which it does only below a byte threshold. Raising
-    the threshold made the example's gradient (20 participants x 100 trials) 4.5x faster under
-    jax 0.10 and a whole fit 2.9x faster (``benchmarks/README.md``, "Small loops as one
+    the threshold made the example's gradient (20 participants x 100 trials) 4.5-6.6x faster
+    under jax 0.10 and a whole fit 2.9x faster (``benchmarks/README.md``, "Small loops as one
     kernel"); JAX versions without the pass ignore the option.
 
     Parameters
@@ -86,13 +86,23 @@ def configure_small_loops(n_bytes: int | None = None) -> bool:
     bool
         True when the option is in place (set now or by the user), False when JAX had already
         started or the setting is disabled.
+
+    Raises
+    ------
+    ValueError
+        If ``BAYESRL_SMALL_LOOP_BYTES`` is not a whole number.
     """
     flags = os.environ.get("XLA_FLAGS", "")
     if _SMALL_LOOP in flags:
         return True
     if n_bytes is None:
-        env = os.environ.get("BAYESRL_SMALL_LOOP_BYTES")
-        n_bytes = int(env) if env else SMALL_LOOP_BYTES
+        env = os.environ.get("BAYESRL_SMALL_LOOP_BYTES", "").strip()
+        try:
+            n_bytes = int(env) if env else SMALL_LOOP_BYTES
+        except ValueError:
+            raise ValueError(
+                f"BAYESRL_SMALL_LOOP_BYTES must be a whole number of bytes (0: XLA's default), got {env!r}"
+            ) from None
     if n_bytes <= 0 or _backend_started():
         return False
     option = f"{_SMALL_LOOP}={n_bytes}"

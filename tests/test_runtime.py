@@ -72,3 +72,18 @@ def test_small_loop_option_can_be_chosen_or_turned_off_and_waits_for_jax_not_sta
     assert OPTION not in _flags_after_import({"BAYESRL_SMALL_LOOP_BYTES": "0"})
     started = "import jax; jax.numpy.zeros(1)"  # the backend is up: XLA_FLAGS is read already
     assert OPTION not in _flags_after_import({}, before=started)
+
+
+def test_small_loop_setting_that_is_not_a_number_is_named(monkeypatch):
+    from bayesrl._runtime import configure_small_loops
+
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.setenv("BAYESRL_SMALL_LOOP_BYTES", "lots")
+    with pytest.raises(ValueError, match="BAYESRL_SMALL_LOOP_BYTES must be a whole number of bytes.*'lots'"):
+        configure_small_loops()
+    import jax
+
+    jax.numpy.zeros(1).block_until_ready()  # the backend is up: XLA_FLAGS was read already
+    monkeypatch.setenv("BAYESRL_SMALL_LOOP_BYTES", "65536")
+    assert configure_small_loops() is False
+    assert "xla_cpu_small_while_loop_byte_threshold" not in __import__("os").environ["XLA_FLAGS"]

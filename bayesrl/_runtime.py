@@ -33,6 +33,21 @@ def _backend_started() -> bool:
         return True
 
 
+def _env_int(name: str, default: int, unit: str) -> int:
+    """The whole number in environment variable ``name``, ``default`` when unset or blank.
+
+    Raises a ``ValueError`` naming the variable and the value when it is not a whole number,
+    rather than Python's generic ``int()`` message at import time.
+    """
+    env = os.environ.get(name, "").strip()
+    if not env:
+        return default
+    try:
+        return int(env)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of {unit} (0: leave XLA's default), got {env!r}") from None
+
+
 def configure_host_devices(n: int | None = None) -> bool:
     """Ask XLA for ``n`` CPU devices if it is still possible.
 
@@ -47,13 +62,17 @@ def configure_host_devices(n: int | None = None) -> bool:
     bool
         True when the flag is in place (set now or by the user), False when JAX had
         already started or the user disabled it.
+
+    Raises
+    ------
+    ValueError
+        If ``BAYESRL_HOST_DEVICES`` is not a whole number.
     """
     flags = os.environ.get("XLA_FLAGS", "")
     if _FLAG in flags:
         return True
     if n is None:
-        env = os.environ.get("BAYESRL_HOST_DEVICES")
-        n = int(env) if env else max(DEFAULT_HOST_DEVICES, os.cpu_count() or 1)
+        n = _env_int("BAYESRL_HOST_DEVICES", max(DEFAULT_HOST_DEVICES, os.cpu_count() or 1), "devices")
     if n <= 0 or _backend_started():
         return False
     os.environ["XLA_FLAGS"] = f"{flags} {_FLAG}={n}".strip()
@@ -96,13 +115,7 @@ def configure_small_loops(n_bytes: int | None = None) -> bool:
     if _SMALL_LOOP in flags:
         return True
     if n_bytes is None:
-        env = os.environ.get("BAYESRL_SMALL_LOOP_BYTES", "").strip()
-        try:
-            n_bytes = int(env) if env else SMALL_LOOP_BYTES
-        except ValueError:
-            raise ValueError(
-                f"BAYESRL_SMALL_LOOP_BYTES must be a whole number of bytes (0: XLA's default), got {env!r}"
-            ) from None
+        n_bytes = _env_int("BAYESRL_SMALL_LOOP_BYTES", SMALL_LOOP_BYTES, "bytes")
     if n_bytes <= 0 or _backend_started():
         return False
     option = f"{_SMALL_LOOP}={n_bytes}"

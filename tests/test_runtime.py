@@ -87,3 +87,28 @@ def test_small_loop_setting_that_is_not_a_number_is_named(monkeypatch):
     monkeypatch.setenv("BAYESRL_SMALL_LOOP_BYTES", "65536")
     assert configure_small_loops() is False
     assert "xla_cpu_small_while_loop_byte_threshold" not in __import__("os").environ["XLA_FLAGS"]
+
+
+def test_host_device_setting_that_is_not_a_number_is_named(monkeypatch):
+    from bayesrl._runtime import configure_host_devices
+
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.setenv("BAYESRL_HOST_DEVICES", "four")
+    with pytest.raises(ValueError, match="BAYESRL_HOST_DEVICES must be a whole number of devices.*'four'"):
+        configure_host_devices()
+    monkeypatch.setenv("BAYESRL_HOST_DEVICES", " 0 ")  # a blank-padded number is read; 0 turns it off
+    assert configure_host_devices() is False
+    assert __import__("os").environ["XLA_FLAGS"] == ""
+
+
+def test_a_malformed_setting_stops_the_import_with_its_name():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    env["BAYESRL_HOST_DEVICES"] = "4.5"
+    proc = subprocess.run(
+        [sys.executable, "-c", "import bayesrl"], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert proc.returncode != 0
+    assert "ValueError: BAYESRL_HOST_DEVICES must be a whole number of devices" in proc.stderr
+    assert "'4.5'" in proc.stderr

@@ -52,7 +52,18 @@ from .hierarchy import SIGMA_FAMILIES
 #: more than the non-centred form's slow mixing: on ``bandit2arm_delta`` data sets (one seed
 #: each, 2026-12-07, ``benchmarks/README.md``) centring paid at scores 0.68-0.72 (50 x 200,
 #: 20 x 200, 200 x 200) and cost at 0.51-0.64 (100 x 100, 100 x 150), a tie at 0.61 (200 x 100).
+#: Over 3 seeds per data set (jax 0.10, 2026-12-07 night) centring everything was 0.66-1.49x
+#: the non-centred form at scores 0.46-0.65, and auto's choice above the threshold 1.26-5.1x from
+#: 10,000 choices on (2-armed 50 x 200 and 200 x 200, 4-armed 50 x 200).
 THRESHOLD = 2.0 / 3.0
+
+#: ``brl.fit``'s default (``centered=None``) chooses as ``"auto"`` does from this many observed
+#: choices on (NUTS only), and samples every parameter non-centred below it. The choice costs
+#: 0.5-3 s (a float64 L-BFGS, compiled once per shape); below about 10,000 choices a fit takes
+#: seconds and centring gained little (``bandit2arm_delta``, jax 0.10, 3 seeds each, 2026-12-07:
+#: min-ESS/s of auto's choice over the non-centred fit's 0.95-1.39 at 20 x 200, 1.26-1.39 at
+#: 50 x 200; ``benchmarks/README.md``, "Centring by default from 10,000 choices").
+AUTO_FROM = 10_000
 
 
 def _sigma_posterior(e, v, family, scale, n_grid=400):

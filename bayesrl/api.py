@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pandas as pd
 
-from . import approx
+from . import _centering, approx
 from . import data as data_mod
 from ._centering import choose_centered
 from .design import build_design
@@ -118,7 +118,7 @@ def fit(
     columns: Mapping | None = None,
     choice_base: int | None = None,
     sep: str | None = None,
-    centered=(),
+    centered=None,
     chain_method: str | None = None,
     shard_participants: bool | int = False,
     target_accept: float = 0.8,
@@ -185,17 +185,20 @@ def fit(
         Choice coding; None decides from the data (an error if ambiguous).
     sep : str, optional
         Field separator when ``data`` is a file path (default: tab for .tsv/.txt, else sniffed).
-    centered : iterable of str, or "auto"
+    centered : None, iterable of str, or "auto"
         Parameters to sample with a centred parameterisation (``p_raw`` instead of ``p_z``);
-        the default samples every parameter non-centred, as hBayesDM does. Either gives the
-        same posterior; they differ in how fast NUTS explores it. ``"auto"`` chooses per
-        parameter from the data before sampling (:func:`bayesrl._centering.centering_scores`,
-        1-5 s on a CPU): centred where each participant's trials pin their value down well
-        relative to the group's spread (many informative trials), non-centred otherwise. On
-        synthetic 200 x 200 data it centred both parameters and gave 2.4x the min-ESS per
-        second; on hBayesDM's 20 x 100 example it keeps both non-centred (centred, that fit
-        diverges). The choice and each parameter's score are in
-        ``fit.metadata["sampler"]["centered"]`` and ``["centering_scores"]``.
+        ``[]`` samples every parameter non-centred, as hBayesDM does. Either gives the same
+        posterior; they differ in how fast NUTS explores it. ``"auto"`` chooses per parameter
+        from the data before sampling (:func:`bayesrl._centering.centering_scores`, 0.5-5 s on
+        a CPU): centred where each participant's trials pin their value down well relative to
+        the group's spread (many informative trials), non-centred otherwise. On synthetic
+        200 x 200 data it centred both parameters and gave 2-3x the min-ESS per second; on
+        hBayesDM's 20 x 100 example it keeps both non-centred (centred, that fit diverges).
+        None (the default): ``"auto"`` for NUTS on data with at least
+        :data:`bayesrl._centering.AUTO_FROM` (10,000) observed choices, every parameter
+        non-centred below that (there a fit takes seconds, the choice a good share of them).
+        The choice and each parameter's score are in ``fit.metadata["sampler"]["centered"]``
+        and ``["centering_scores"]``.
     chain_method : {None, "parallel", "vectorized", "sequential"}
         None picks ``parallel`` when JAX has at least ``num_chains`` devices (``bayesrl``
         asks for 4 CPU devices at import when it can), else ``vectorized``. With
@@ -288,10 +291,10 @@ def fit(
                 f"{name} must be a {'non-negative' if name == 'num_warmup' else 'positive'} integer, got {v!r}"
             )
     prior_table = resolve_priors(model, priors)
-    auto = isinstance(centered, str) and centered == "auto"
-    if isinstance(centered, str) and not auto:
-        raise ValueError(f'centered must be "auto" or a list of parameter names, got {centered!r}')
-    centered = frozenset() if auto else frozenset(centered)
+    if isinstance(centered, str) and centered != "auto":
+        raise ValueError(f'centered must be None, "auto" or a list of parameter names, got {centered!r}')
+    choose = centered  # None: "auto" on large data sets (below, once the data are read)
+    centered = frozenset() if centered is None or isinstance(centered, str) else frozenset(centered)
     unknown = sorted(centered - set(model.param_names))
     if unknown:
         raise ValueError(
@@ -318,7 +321,8 @@ def fit(
 
     start = time.perf_counter()
     scores = None
-    if auto:
+    n_choices = int(np.asarray(dataset.arrays["valid"]).sum())
+    if choose == "auto" or (choose is None and method == "nuts" and n_choices >= _centering.AUTO_FROM):
         centered, scores = choose_centered(
             model, trials, prior_table, design, jax.random.fold_in(key, 1), dataset.participants
         )

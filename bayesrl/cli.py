@@ -80,9 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (raise if divergent)")
     f.add_argument(
         "--centered",
-        default="",
+        default=None,
         metavar="auto|P1,P2",
-        help="parameters to sample centred, comma-separated, or 'auto' to choose from the data (default: none)",
+        help="parameters to sample centred, comma-separated ('' for none), or 'auto' to choose from the data "
+        "(default: auto from 10,000 observed choices on, none below)",
     )
     f.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -168,7 +169,9 @@ def _fit(args) -> int:
         columns=columns,
         choice_base=args.choice_base,
         target_accept=args.target_accept,
-        centered=args.centered if args.centered == "auto" else [p for p in args.centered.split(",") if p],
+        centered=args.centered
+        if args.centered in (None, "auto")
+        else [p.strip() for p in args.centered.split(",") if p.strip()],
         progress_bar=not args.no_progress,
         check=False,  # the diagnostics are printed below, not raised as warnings
     )

@@ -18,10 +18,15 @@ numpyro  The model a user writes from NumPyro's documentation: non-centred hiera
          (hBayesDM's), ``lax.scan`` over trials and ``vmap`` over participants, masked padding.
          Written for ``bandit2arm_delta``, ``bandit4arm_4par`` and ``ts_par4``
          (``NUMPYRO_MODELS``), each checked against bayesrl's likelihood before timing.
-bayesrl  ``brl.fit(brl.models.get(model)(), table)``.
+bayesrl  ``brl.fit(brl.models.get(model)(), table)``: its default, which since 2026-12-07 (night)
+         chooses each parameter's parameterisation as ``centered="auto"`` does from 10,000
+         observed choices on (200 x 200 and up) and samples non-centred below (the example).
 bayesrl_auto
          The same with ``centered="auto"``: each parameter centred or not as the data call for
          (the same posterior; the choice's own time is in the wall time).
+bayesrl_nc
+         The same with ``centered=[]``: every parameter non-centred, as hBayesDM's programs and
+         the hand-written model (bayesrl's default before 2026-12-07, night).
 
 Workloads (model): ``example``, hBayesDM's 2-armed bandit example (20 x 100) when the sdist can
 be fetched, else the example shipped with bayesrl (same shape); ``PxT``, synthetic P x T data
@@ -64,7 +69,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import machine, markdown  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-PEERS = ("stan", "numpyro", "bayesrl")  # and "bayesrl_auto", on request
+PEERS = ("stan", "numpyro", "bayesrl")  # and "bayesrl_auto", "bayesrl_nc", on request
 #: hBayesDM model fitted on each named workload (synthetic ``PxT`` workloads: bandit2arm_delta)
 WORKLOAD_MODELS = {"example": "bandit2arm_delta", "bandit4arm": "bandit4arm_4par", "twostep": "ts_par4"}
 #: each model's participant-level parameters, as hBayesDM's Stan program names them
@@ -85,7 +90,8 @@ def workload_model(name: str) -> str:
 # workloads: one hBayesDM-format table each (subjID, choice 1/2, outcome)
 
 
-def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
+def workload_table(name: str, hbayesdm_dir: str | None, data_seed: int = 7) -> pd.DataFrame:
+    """The workload's table; ``data_seed`` draws a synthetic ``PxT`` data set (hBayesDM's files are fixed)."""
     import bayesrl as brl
 
     if name == "example":
@@ -107,7 +113,7 @@ def workload_table(name: str, hbayesdm_dir: str | None) -> pd.DataFrame:
     n_p, n_t = (int(x) for x in name.split("x"))
     task = brl.tasks.bandit(brl.tasks.reversal_schedule([0.7, 0.3], n_trials=n_t, every=50), reward=1.0, no_reward=0.0)
     group = {"A_mu": -0.5, "A_sigma": 0.5, "tau_mu": -0.4, "tau_sigma": 0.4}
-    df = brl.simulate(brl.models.bandit2arm_delta(), group=group, n_participants=n_p, task=task, seed=7)
+    df = brl.simulate(brl.models.bandit2arm_delta(), group=group, n_participants=n_p, task=task, seed=data_seed)
     return df.rename(columns={"participant": "subjID"})[["subjID", "choice", "outcome"]]
 
 
@@ -357,7 +363,7 @@ def ess_over_scalars(draws: dict) -> tuple[np.ndarray, np.ndarray]:
     return _arviz.ess_columns(np.stack(columns, axis=-1))
 
 
-def call_bayesrl(table, settings, seed, model="bandit2arm_delta", centered=()):
+def call_bayesrl(table, settings, seed, model="bandit2arm_delta", centered=None):
     import bayesrl as brl
 
     t0 = time.perf_counter()
@@ -446,7 +452,7 @@ def worker(args) -> None:
         elif args.peer == "numpyro":
             wall, draws, div, steps = call_numpyro(table, settings, args.seed, args.model)
         else:
-            centered = "auto" if args.peer == "bayesrl_auto" else ()
+            centered = {"bayesrl_auto": "auto", "bayesrl_nc": ()}.get(args.peer)  # "bayesrl": the default
             wall, draws, div, steps = call_bayesrl(table, settings, args.seed, args.model, centered)
         all_bulk, all_tail = ess_over_scalars(draws)
         bulk, tail = float(all_bulk.min()), float(all_tail.min())
@@ -550,7 +556,7 @@ def ratios(raw: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for workload in raw.workload.unique():
         row = {"workload": workload}
-        for us in ("bayesrl", "bayesrl_auto"):
+        for us in ("bayesrl", "bayesrl_auto", "bayesrl_nc"):
             ours = values.get((workload, us))
             if ours is None:
                 continue

@@ -75,6 +75,9 @@ def test_ratios_of_the_auto_centred_peer(bench_peers):
     assert "bayesrl / bayesrl" not in table and row["bayesrl_auto / bayesrl 95% interval"] == "[2.50, 2.50]"
     alone = bench_peers.ratios(runs({"bayesrl_auto": [5.0] * 3, "bayesrl": [2.0] * 3}))
     assert list(alone.columns) == ["workload", "bayesrl_auto / bayesrl", "bayesrl_auto / bayesrl 95% interval"]
+    # the non-centred peer against the default
+    nc = bench_peers.ratios(runs({"stan": [1.0] * 3, "bayesrl": [4.0] * 3, "bayesrl_nc": [2.0] * 3})).loc[0]
+    assert (nc["bayesrl / stan"], nc["bayesrl_nc / stan"], nc["bayesrl_nc / bayesrl"]) == (4.0, 2.0, 0.5)
 
 
 def test_pooled_runs_summary_skips_missing_figures(bench_peers, tmp_path):

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 import bayesrl as brl
+from bayesrl import _centering
 from bayesrl import data as data_mod
 from bayesrl._centering import THRESHOLD, _sigma_posterior, centering_scores, choose_centered
 from bayesrl.hierarchy import resolve_priors
@@ -77,8 +78,31 @@ def test_auto_fit_samples_the_chosen_parameterisation(informative, tmp_path):
     assert loaded.metadata["sampler"]["centered"] == sorted(chosen)
 
 
+def test_the_default_chooses_as_auto_does_on_large_data_sets_only(informative, monkeypatch):
+    n_choices = int(data_mod.prepare(informative, MODEL).arrays["valid"].sum())
+    assert n_choices == 30 * 300 < _centering.AUTO_FROM
+    kw = dict(num_warmup=20, num_samples=20, num_chains=2, progress_bar=False, check=False, seed=2)
+    below = brl.fit(MODEL, informative, **kw)
+    assert below.metadata["sampler"]["centered"] == [] and "centering_scores" not in below.metadata["sampler"]
+    assert "beta_z" in below.posterior
+
+    monkeypatch.setattr(_centering, "AUTO_FROM", n_choices)  # these data now count as large
+    default = brl.fit(MODEL, informative, **kw)
+    auto = brl.fit(MODEL, informative, centered="auto", **kw)
+    assert "beta" in default.metadata["sampler"]["centered"]
+    assert default.metadata["sampler"]["centered"] == auto.metadata["sampler"]["centered"]
+    assert default.metadata["sampler"]["centering_scores"] == auto.metadata["sampler"]["centering_scores"]
+    np.testing.assert_array_equal(default.posterior["beta"].values, auto.posterior["beta"].values)
+    # asked for explicitly, or not NUTS: no choice is made
+    for other in (
+        brl.fit(MODEL, informative, centered=[], **kw),
+        brl.fit(MODEL, informative, method="map", num_samples=20, progress_bar=False, check=False),
+    ):
+        assert other.metadata["sampler"]["centered"] == [] and "centering_scores" not in other.metadata["sampler"]
+
+
 def test_centered_must_be_auto_or_names(informative):
-    with pytest.raises(ValueError, match='centered must be "auto" or a list of parameter names'):
+    with pytest.raises(ValueError, match='centered must be None, "auto" or a list of parameter names'):
         brl.fit(MODEL, informative, centered="alpha", **SMALL)
     trials = data_mod.prepare(informative, MODEL).trials(MODEL)
     batch = type(trials)(*(np.asarray(f)[None] for f in trials))

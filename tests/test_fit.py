@@ -290,3 +290,47 @@ def test_a_single_chain_is_reported_without_a_nan_rhat_warning(small_df):
         diag = f.diagnostics(warn=False)
     assert any("only one chain" in m for m in diag.messages)
     assert not any("R-hat of" in m for m in diag.messages)
+
+
+def _fake_ess(worst):
+    """``_arviz.ess_rhat`` with ``worst``'s bulk ESS at 50 and every other variable's at 5000."""
+    real = _arviz.ess_rhat
+
+    def ess_rhat(idata, names):
+        bulk, tail, rhat = real(idata, names)
+        bulk = {k: (50.0 if k == worst else 5000.0) for k in bulk}
+        return bulk, {k: 5000.0 for k in tail}, {k: 1.0 for k in rhat}
+
+    return ess_rhat
+
+
+def _diverging(real_group):
+    def group(idata, name):
+        ds = real_group(idata, name)
+        return ds.assign(diverging=ds["diverging"] | True) if name == "sample_stats" else ds
+
+    return group
+
+
+def test_low_ess_of_a_non_centred_group_parameter_points_to_centering(small_fit, monkeypatch):
+    monkeypatch.setattr(_arviz, "ess_rhat", _fake_ess("alpha_mu"))
+    (msg,) = small_fit.diagnostics(warn=False).messages
+    assert msg.startswith("effective sample size of alpha_mu is 50 (< 400)")
+    assert "alpha_mu is a group parameter of 'alpha', sampled non-centred" in msg and 'centered="auto"' in msg
+    monkeypatch.setattr(_arviz, "ess_rhat", _fake_ess("alpha"))  # a participant's value: no centring advice
+    (msg,) = small_fit.diagnostics(warn=False).messages
+    assert "effective sample size of alpha is 50" in msg and "centered" not in msg
+
+
+def test_divergences_advice_depends_on_what_the_fit_centred(small_df, small_fit, monkeypatch):
+    centred = brl.fit(
+        brl.models.rescorla_wagner(), small_df, centered=["alpha"], seed=1, check=False, **{**SMALL, "num_samples": 50}
+    )
+    monkeypatch.setattr(_arviz, "ess_rhat", _fake_ess("alpha_mu"))
+    monkeypatch.setattr(_arviz, "group", _diverging(_arviz.group))
+    msgs = centred.diagnostics(warn=False).messages
+    assert msgs[0].startswith(f"{centred.diagnostics(warn=False).num_draws} divergent transitions")
+    assert "samples ['alpha'] centred" in msgs[0] and "centered=[]" in msgs[0]
+    assert "effective sample size of alpha_mu" in msgs[1] and "group parameter" not in msgs[1]  # already centred
+    (div, _) = small_fit.diagnostics(warn=False).messages
+    assert "centred" not in div and 'centered="auto" chooses' in div

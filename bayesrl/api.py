@@ -322,7 +322,7 @@ def fit(
     start = time.perf_counter()
     scores = None
     n_choices = int(np.asarray(dataset.arrays["valid"]).sum())
-    if choose == "auto" or (choose is None and method == "nuts" and n_choices >= _centering.AUTO_FROM):
+    if isinstance(choose, str) or (choose is None and method == "nuts" and n_choices >= _centering.AUTO_FROM):
         centered, scores = choose_centered(
             model, trials, prior_table, design, jax.random.fold_in(key, 1), dataset.participants
         )

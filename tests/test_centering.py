@@ -93,7 +93,10 @@ def test_the_default_chooses_as_auto_does_on_large_data_sets_only(informative, m
     assert default.metadata["sampler"]["centered"] == auto.metadata["sampler"]["centered"]
     assert default.metadata["sampler"]["centering_scores"] == auto.metadata["sampler"]["centering_scores"]
     np.testing.assert_array_equal(default.posterior["beta"].values, auto.posterior["beta"].values)
-    # asked for explicitly, or not NUTS: no choice is made
+    # asked for explicitly (any iterable of names), or not NUTS: no choice is made
+    names = brl.fit(MODEL, informative, centered=np.array(["alpha", "beta"]), **kw)
+    assert names.metadata["sampler"]["centered"] == ["alpha", "beta"]
+    assert "centering_scores" not in names.metadata["sampler"]
     for other in (
         brl.fit(MODEL, informative, centered=[], **kw),
         brl.fit(MODEL, informative, method="map", num_samples=20, progress_bar=False, check=False),

@@ -296,15 +296,17 @@ class Fit:
         worst_b = min(bulk, key=lambda k: np.nan_to_num(bulk[k], nan=-np.inf))
         worst_t = min(tail, key=lambda k: np.nan_to_num(tail[k], nan=-np.inf))
         msgs = []
-        centred = sorted(self.metadata["sampler"].get("centered", ()))
+        sampler = self.metadata["sampler"]
+        centred = sorted(sampler.get("centered", ()))
         if div:
+            chosen = "chosen from the data" if "centering_scores" in sampler else "as asked"
             msgs.append(
                 f"{div} divergent transitions: the posterior has regions NUTS cannot explore; raise "
                 f"target_accept (e.g. 0.95). "
                 + (
-                    f"This fit samples {centred} centred, which diverges where a group scale can be near 0 "
-                    f"(few or uninformative trials per participant): sample them non-centred (centered=[], "
-                    f'the default) or let centered="auto" choose from the data.'
+                    f"This fit samples {centred} centred ({chosen}), which diverges where a group scale can be "
+                    f"near 0 (few or uninformative trials per participant): try centered=[] (every parameter "
+                    f"non-centred)."
                     if centred
                     else 'centered="auto" chooses each parameter\'s parameterisation from the data.'
                 )

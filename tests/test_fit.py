@@ -330,7 +330,7 @@ def test_divergences_advice_depends_on_what_the_fit_centred(small_df, small_fit,
     monkeypatch.setattr(_arviz, "group", _diverging(_arviz.group))
     msgs = centred.diagnostics(warn=False).messages
     assert msgs[0].startswith(f"{centred.diagnostics(warn=False).num_draws} divergent transitions")
-    assert "samples ['alpha'] centred" in msgs[0] and "centered=[]" in msgs[0]
+    assert "samples ['alpha'] centred (as asked)" in msgs[0] and "centered=[]" in msgs[0]
     assert "effective sample size of alpha_mu" in msgs[1] and "group parameter" not in msgs[1]  # already centred
     (div, _) = small_fit.diagnostics(warn=False).messages
     assert "centred" not in div and 'centered="auto" chooses' in div

@@ -59,7 +59,7 @@ THRESHOLD = 2.0 / 3.0
 
 #: ``brl.fit``'s default (``centered=None``) chooses as ``"auto"`` does from this many observed
 #: choices on (NUTS only), and samples every parameter non-centred below it. The choice costs
-#: 0.5-3 s (a float64 L-BFGS, compiled once per shape); below about 10,000 choices a fit takes
+#: 0.5-5 s (a float64 L-BFGS, compiled once per shape); below about 10,000 choices a fit takes
 #: seconds and centring gained little (``bandit2arm_delta``, jax 0.10, 3 seeds each, 2026-12-07:
 #: min-ESS/s of auto's choice over the non-centred fit's 0.95-1.39 at 20 x 200, 1.26-1.39 at
 #: 50 x 200; ``benchmarks/README.md``, "Centring by default from 10,000 choices").

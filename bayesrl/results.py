@@ -308,6 +308,8 @@ class Fit:
                     f"near 0 (few or uninformative trials per participant): try centered=[] (every parameter "
                     f"non-centred)."
                     if centred
+                    else ""
+                    if "centering_scores" in sampler
                     else 'centered="auto" chooses each parameter\'s parameterisation from the data.'
                 )
             )
@@ -327,7 +329,7 @@ class Fit:
             msgs.append(
                 f"effective sample size of {which} is {min(bulk[worst_b], tail[worst_t]):.0f} (< {ess_min:g}): "
                 f"draw more samples (num_samples) or chains before trusting intervals."
-                + _centring_advice(which, self.param_names, centred)
+                + _centring_advice(which, self.param_names, centred, sampler.get("centering_scores"))
             )
         if warn:
             for m in msgs:
@@ -794,11 +796,19 @@ def load_fit(path, model=None) -> Fit:
     return Fit(idata, model, dataset_from_idata(idata, metadata), metadata)
 
 
-def _centring_advice(variable: str, param_names, centred) -> str:
-    """Advice when the slowest-mixing variable is a group parameter of a non-centred parameter."""
+def _centring_advice(variable: str, param_names, centred, scores=None) -> str:
+    """Advice when the slowest-mixing variable is a group parameter of a non-centred parameter.
+
+    ``scores``: the fit's ``centering_scores`` when the parameterisation was chosen from the data.
+    """
     base, _, level = variable.rpartition("_")
     if level not in ("mu", "sigma") or base not in param_names or base in centred:
         return ""
+    if scores is not None and base in scores:  # the choice was made and kept it non-centred
+        return (
+            f" {variable} is a group parameter of {base!r}, kept non-centred by the choice from the data (score "
+            f"{scores[base]:.2f}, centred above 2/3); centered=[{base!r}] tries the centred form."
+        )
     return (
         f" {variable} is a group parameter of {base!r}, sampled non-centred: with many informative trials per "
         f"participant the non-centred form moves the group slowly (each participant's offset must move with "

@@ -13,9 +13,10 @@ bayesrl's own example; ``4armPxT`` synthetic ``bandit4arm_4par`` data), in one p
   choice (``auto``): wall time, divergences, leapfrog steps, the min bulk ESS over every scalar
   and each group parameter's own (``p_mu``, ``p_sigma``), min-ESS/s.
 
-Measured on one seed per workload: ESS varies over seeds by 20-40%, so a ratio between about
-0.8 and 1.25 is a tie. Each shape and parameterisation is fitted once (seed 0, not recorded) before the timed fits,
-so wall times are sampling, not compilation (``--no-warm`` skips that).
+ESS varies over seeds by 20-40%, so with one seed (``--seeds 1``) a ratio between about 0.8 and
+1.25 is a tie; ``--seeds 1,2,3`` gives medians and ranges over seeds. Each shape and
+parameterisation is fitted once (seed 0, not recorded) before the timed fits, so wall times are
+sampling, not compilation (``--no-warm`` skips that).
 
     python benchmarks/bench_centering.py --workloads example,shipped,20x200,50x200,100x100,100x150,200x100,200x200
     python benchmarks/bench_centering.py --hbayesdm <sdist> --seeds 1,2,3 \
@@ -86,7 +87,7 @@ def one_fit(model, table, centered, seed, settings) -> dict:
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     """Per workload and parameterisation: median min-ESS/s over seeds [min, max], divergences, and auto / none.
 
-    ``auto_over_none`` is the median over seeds of the paired ratio of min-ESS/s (the same data
+    ``auto / none`` is the median over seeds of the paired ratio of min-ESS/s (the same data
     set and seed), with its range; where auto chose ``none`` or ``all`` that fit is its fit.
     """
     rows = []

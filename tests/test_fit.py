@@ -1,5 +1,6 @@
 """brl.fit end to end on small settings: the ArviZ object, tables, diagnostics, save/load."""
 
+import copy
 import json
 import warnings
 
@@ -320,6 +321,15 @@ def test_low_ess_of_a_non_centred_group_parameter_points_to_centering(small_fit,
     monkeypatch.setattr(_arviz, "ess_rhat", _fake_ess("alpha"))  # a participant's value: no centring advice
     (msg,) = small_fit.diagnostics(warn=False).messages
     assert "effective sample size of alpha is 50" in msg and "centered" not in msg
+    # where the choice from the data kept alpha non-centred, the advice says so instead of suggesting it again
+    chosen = copy.copy(small_fit)
+    chosen.metadata = {**small_fit.metadata, "sampler": {**small_fit.metadata["sampler"]}}
+    chosen.metadata["sampler"]["centering_scores"] = {"alpha": 0.41, "beta": 0.2}
+    monkeypatch.setattr(_arviz, "ess_rhat", _fake_ess("alpha_mu"))
+    monkeypatch.setattr(_arviz, "group", _diverging(_arviz.group))
+    div, ess = chosen.diagnostics(warn=False).messages
+    assert 'centered="auto"' not in div and 'centered="auto"' not in ess
+    assert "kept non-centred by the choice from the data (score 0.41" in ess and "centered=['alpha']" in ess
 
 
 def test_divergences_advice_depends_on_what_the_fit_centred(small_df, small_fit, monkeypatch):
